@@ -1,0 +1,1 @@
+"""Wagtail Interaction: offer catalogue, approval and offer engine for Wagtail."""

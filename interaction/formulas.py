@@ -1,0 +1,156 @@
+"""Weight formulas (SPEC §4): safe arithmetic over contact and context values.
+
+A formula is a number (``2.5``) or an arithmetic expression such as
+``1 + age / 10`` or ``context.basket * 0.01``. It is parsed with :mod:`ast`
+and only numbers, names, ``+ - * / // %``, parentheses and the functions
+``min``, ``max``, ``abs`` and ``round`` are accepted; nothing is ever passed to
+``eval``.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+
+from django.core.exceptions import ValidationError
+
+from .conditions import ANY, BOOL, NUMBER, ConditionSchema
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round}
+_MAX_LENGTH = 500
+
+Evaluator = Callable[[Mapping[str, object]], float]
+
+
+def _name_of(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
+
+
+def parse(text: str) -> ast.Expression:
+    """Parse ``text`` and check it uses only safe arithmetic."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError("Enter a number or a formula.")
+    if len(text) > _MAX_LENGTH:
+        raise ValidationError(f"A formula has at most {_MAX_LENGTH} characters.")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ValidationError(
+            f"“{text}” is not a valid formula: {error.msg}."
+        ) from None
+    for node in ast.walk(tree.body):
+        _check_node(node)
+    return tree
+
+
+def _check_node(node: ast.AST) -> None:
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+            raise ValidationError(f"Only numbers are allowed, not {node.value!r}.")
+    elif isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINARY:
+            raise ValidationError("Only + - * / // % are allowed in a formula.")
+    elif isinstance(node, ast.UnaryOp):
+        if type(node.op) not in _UNARY:
+            raise ValidationError("Only + and - signs are allowed in a formula.")
+    elif isinstance(node, ast.Call):
+        if not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
+            raise ValidationError(
+                f"Only the functions {', '.join(_FUNCTIONS)} can be called."
+            )
+        if node.keywords or not node.args:
+            raise ValidationError("Functions take plain arguments, e.g. max(1, age).")
+    elif isinstance(node, ast.Attribute):
+        if _name_of(node) is None:
+            raise ValidationError("Only “context.name” can be written with a dot.")
+    elif not isinstance(node, ast.Name | ast.operator | ast.unaryop | ast.Load):
+        raise ValidationError(
+            f"“{type(node).__name__}” is not allowed in a formula: use numbers, "
+            "field names, + - * / and parentheses."
+        )
+
+
+def names(tree: ast.Expression) -> set[str]:
+    """The field names (``age``, ``context.basket``) a parsed formula reads."""
+    found = set()
+    for node in ast.walk(tree.body):
+        if isinstance(node, ast.Attribute):
+            found.add(_name_of(node))
+        elif isinstance(node, ast.Name) and node.id not in _FUNCTIONS:
+            found.add(node.id)
+    return {
+        name
+        for name in found
+        if not any(other != name and other.startswith(name + ".") for other in found)
+    }
+
+
+def validate_formula(text: str, schema: ConditionSchema) -> None:
+    """Raise ``ValidationError`` unless ``text`` is safe arithmetic over numbers."""
+    tree = parse(text)
+    for name in names(tree):
+        spec = schema.resolve(name)
+        if spec.kind not in (NUMBER, BOOL, ANY):
+            raise ValidationError(
+                f"“{name}” is not a number and cannot be used in a formula."
+            )
+
+
+def compile_formula(text: str) -> Evaluator:
+    """Compile ``text`` into a function of a mapping of names to values.
+
+    A missing or non-numeric name makes the whole formula evaluate to 0, which
+    the engine treats as "not eligible".
+    """
+    tree = parse(text)
+    body = tree.body
+    if isinstance(body, ast.Constant):
+        constant = float(body.value)
+        return lambda values: constant
+    evaluate = _compile_node(body)
+
+    def evaluator(values: Mapping[str, object]) -> float:
+        try:
+            return float(evaluate(values))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return 0.0
+
+    return evaluator
+
+
+def _compile_node(node: ast.AST) -> Callable:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return lambda values: value
+    name = _name_of(node)
+    if name is not None:
+        return lambda values: values[name] if name in values else None
+    if isinstance(node, ast.BinOp):
+        left, right, apply = (
+            _compile_node(node.left),
+            _compile_node(node.right),
+            _BINARY[type(node.op)],
+        )
+        return lambda values: apply(left(values), right(values))
+    if isinstance(node, ast.UnaryOp):
+        operand, apply = _compile_node(node.operand), _UNARY[type(node.op)]
+        return lambda values: apply(operand(values))
+    if isinstance(node, ast.Call):
+        function = _FUNCTIONS[node.func.id]
+        arguments = [_compile_node(argument) for argument in node.args]
+        return lambda values: function(*(argument(values) for argument in arguments))
+    raise ValidationError(f"Unsupported formula element {type(node).__name__}.")

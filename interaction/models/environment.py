@@ -1,0 +1,142 @@
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail.search import index
+
+from ..conditions import ConditionSchema, model_fields
+from .base import check_condition, condition_field
+
+ADMINISTRATORS = "Interaction administrators"
+
+_EXCLUDED_APPS = {
+    "admin",
+    "contenttypes",
+    "sessions",
+    "interaction",
+    "taggit",
+    "rules",
+}
+
+
+def dimension_choices():
+    """Installed models that can identify contacts (``INTERACTION_DIMENSIONS``)."""
+    configured = getattr(settings, "INTERACTION_DIMENSIONS", None)
+    if configured is not None:
+        labels = list(configured)
+    else:
+        labels = [
+            model._meta.label_lower
+            for model in apps.get_models()
+            if model._meta.app_label not in _EXCLUDED_APPS
+            and not model._meta.app_label.startswith("wagtail")
+            and not (
+                model._meta.app_label == "auth" and model._meta.model_name != "user"
+            )
+        ]
+    choices = []
+    for label in sorted(labels):
+        model = apps.get_model(label)
+        choices.append(
+            (
+                model._meta.label_lower,
+                f"{model._meta.verbose_name.capitalize()} ({label})",
+            )
+        )
+    return choices
+
+
+class EnvironmentQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Environments ``user`` may work in: listed directly or through a group."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser or user.groups.filter(name=ADMINISTRATORS).exists():
+            return self
+        return self.filter(
+            models.Q(users=user) | models.Q(groups__in=user.groups.all())
+        ).distinct()
+
+
+class Environment(index.Indexed, models.Model):
+    """A targeting dimension with its catalogue, typology and allowed teams."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    label = models.CharField(_("label"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    dimension = models.CharField(
+        _("targeting dimension"),
+        max_length=100,
+        blank=True,
+        choices=dimension_choices,
+        help_text=_(
+            "The model whose rows are the contacts offers are proposed to. Leave "
+            "empty for an anonymous environment: visitors known only by an opaque id."
+        ),
+    )
+    target_filter = condition_field(_("target filter"))
+    groups = models.ManyToManyField(
+        "auth.Group",
+        verbose_name=_("groups"),
+        blank=True,
+        related_name="interaction_environments",
+        help_text=_("Members of these groups may work in this environment."),
+    )
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("users"),
+        blank=True,
+        related_name="interaction_environments",
+        help_text=_("These users may work in this environment."),
+    )
+
+    objects = EnvironmentQuerySet.as_manager()
+
+    search_fields = [
+        index.SearchField("code"),
+        index.SearchField("label"),
+        index.AutocompleteField("label"),
+    ]
+
+    class Meta:
+        verbose_name = _("offer environment")
+        verbose_name_plural = _("offer environments")
+        ordering = ["label"]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def is_anonymous(self) -> bool:
+        return not self.dimension
+
+    @cached_property
+    def dimension_model(self):
+        return apps.get_model(self.dimension) if self.dimension else None
+
+    def condition_schema(self, *, allow_context=True, offer_fields=None):
+        model = self.dimension_model
+        return ConditionSchema(
+            contact_fields=model_fields(model) if model else {},
+            allow_context=allow_context,
+            offer_fields=offer_fields,
+            dimension_label=model._meta.verbose_name if model else "visitors",
+        )
+
+    def clean(self):
+        errors = {}
+        if self.dimension:
+            try:
+                apps.get_model(self.dimension)
+            except (LookupError, ValueError):
+                errors["dimension"] = [_("This model is not installed.")]
+            else:
+                self.__dict__.pop("dimension_model", None)
+        if "dimension" not in errors:
+            check_condition(
+                errors, "target_filter", self.target_filter, self.condition_schema()
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,269 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from modelcluster.models import ClusterableModel
+from wagtail.fields import RichTextField
+from wagtail.models import (
+    DraftStateMixin,
+    LockableMixin,
+    Orderable,
+    PreviewableMixin,
+    RevisionMixin,
+    WorkflowMixin,
+)
+from wagtail.search import index
+
+from ..formulas import validate_formula
+from .base import CatalogueQuerySet, check_condition, check_dates, condition_field
+
+
+class Offer(
+    PreviewableMixin,
+    WorkflowMixin,
+    DraftStateMixin,
+    LockableMixin,
+    RevisionMixin,
+    index.Indexed,
+    ClusterableModel,
+):
+    """An offer: eligibility, weights and the content shown in its spaces."""
+
+    category = models.ForeignKey(
+        "interaction.OfferCategory",
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        related_name="offers",
+    )
+    environment = models.ForeignKey(
+        "interaction.Environment",
+        verbose_name=_("environment"),
+        on_delete=models.PROTECT,
+        related_name="offers",
+        editable=False,
+        help_text="The category's environment: per-environment codes and access.",
+    )
+    code = models.SlugField(
+        _("code"), max_length=50, help_text=_("Unique within the environment.")
+    )
+    label = models.CharField(_("label"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    start_date = models.DateTimeField(
+        _("eligible from"),
+        null=True,
+        blank=True,
+        help_text=_("The offer is proposed only from this date."),
+    )
+    end_date = models.DateTimeField(
+        _("eligible until"),
+        null=True,
+        blank=True,
+        help_text=_("The offer is proposed only until this date."),
+    )
+    target_filter = condition_field(_("target filter"))
+    spaces = ParentalManyToManyField(
+        "interaction.OfferSpace",
+        verbose_name=_("spaces"),
+        blank=True,
+        related_name="offers",
+        help_text=_("Where the offer is shown once live."),
+    )
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    destination_url = models.URLField(
+        _("destination URL"),
+        max_length=1000,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Where a click leads (http or https)."),
+    )
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("image"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    html_content = RichTextField(_("HTML content"), blank=True)
+    text_content = models.TextField(_("text content"), blank=True)
+
+    objects = CatalogueQuerySet.as_manager()
+
+    search_fields = [
+        index.SearchField("code"),
+        index.SearchField("label"),
+        index.SearchField("title"),
+        index.AutocompleteField("label"),
+        index.AutocompleteField("code"),
+        index.FilterField("environment"),
+        index.FilterField("category"),
+        index.FilterField("live"),
+    ]
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["environment", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "code"], name="interaction_offer_code_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def content_value(self, field_name: str):
+        if field_name == "image":
+            return self.image
+        return getattr(self, field_name)
+
+    def missing_content(self, spaces=None, value_of=None) -> dict:
+        """Per space, the required content fields this offer leaves empty.
+
+        ``value_of`` reads a field's value; by default the offer's own, a form
+        passes its cleaned data.
+        """
+        spaces = self.spaces.all() if spaces is None else spaces
+        value_of = value_of or self.content_value
+        missing = {}
+        for space in spaces:
+            empty = [
+                row.get_field_display()
+                for row in space.content_fields.all()
+                if row.required and not value_of(row.field)
+            ]
+            if empty:
+                missing[space] = empty
+        return missing
+
+    def publishing_errors(self, spaces=None, value_of=None) -> list[str]:
+        return [
+            _("“%(space)s” requires: %(fields)s.")
+            % {"space": space.label, "fields": ", ".join(str(f) for f in fields)}
+            for space, fields in self.missing_content(spaces, value_of).items()
+        ]
+
+    def publish(self, revision, *args, **kwargs):
+        """Refuse to publish a version that lacks a space's required content."""
+        errors = revision.as_object().publishing_errors()
+        if errors:
+            raise ValidationError(
+                [_("This offer cannot be published: ") + " ".join(errors)]
+            )
+        return super().publish(revision, *args, **kwargs)
+
+    def clean(self):
+        errors = {}
+        check_dates(errors, self.start_date, self.end_date)
+        if self.category_id:
+            environment = self.category.environment
+            self.environment = environment
+            duplicate = (
+                Offer.objects.filter(environment=environment, code=self.code)
+                .exclude(pk=self.pk)
+                .exists()
+            )
+            if self.code and duplicate:
+                errors["code"] = [_("Another offer of this environment has this code.")]
+            check_condition(
+                errors,
+                "target_filter",
+                self.target_filter,
+                environment.condition_schema(),
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.category_id:
+            self.environment_id = self.category.environment_id
+        super().save(*args, **kwargs)
+
+    # Previews: one mode per space the offer is published on.
+
+    @property
+    def preview_modes(self):
+        return [("", _("All spaces"))] + [
+            (space.code, space.label) for space in self.spaces.all()
+        ]
+
+    def get_preview_template(self, request, mode_name):
+        return "interaction/previews/offer.html"
+
+    def get_preview_context(self, request, mode_name):
+        from ..rendering import render_offer
+
+        context = super().get_preview_context(request, mode_name)
+        spaces = [
+            space
+            for space in self.spaces.all()
+            if not mode_name or space.code == mode_name
+        ]
+        context["renderings"] = [
+            (space, render_offer(space, self), self.missing_content([space]).get(space))
+            for space in spaces
+        ]
+        return context
+
+
+class OfferWeight(Orderable):
+    """A weight row: the highest applicable row gives the offer's weight."""
+
+    offer = ParentalKey(Offer, on_delete=models.CASCADE, related_name="weights")
+    label = models.CharField(_("label"), max_length=255, blank=True)
+    value = models.CharField(
+        _("value"),
+        max_length=500,
+        default="1",
+        help_text=_(
+            "A number, or a formula over contact fields and call context, e.g. "
+            "“10 + loyalty_points / 100” or “context.basket * 0.1”."
+        ),
+    )
+    start_date = models.DateTimeField(_("applies from"), null=True, blank=True)
+    end_date = models.DateTimeField(_("applies until"), null=True, blank=True)
+    space = models.ForeignKey(
+        "interaction.OfferSpace",
+        verbose_name=_("only in space"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    target_filter = condition_field(
+        _("only for contacts matching"),
+        help_text=_(
+            "Optional condition on the contact, same format as target filters."
+        ),
+    )
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("weight")
+        verbose_name_plural = _("weights")
+
+    def __str__(self):
+        return self.label or self.value
+
+    def validation_errors(self, environment) -> dict:
+        errors = {}
+        check_dates(errors, self.start_date, self.end_date)
+        schema = environment.condition_schema()
+        try:
+            validate_formula(self.value, schema)
+        except ValidationError as error:
+            errors["value"] = error.messages
+        check_condition(errors, "target_filter", self.target_filter, schema)
+        if self.space_id and self.space.environment_id != environment.pk:
+            errors["space"] = [_("This space belongs to another environment.")]
+        return errors
+
+    def clean(self):
+        offer = getattr(self, "offer", None)
+        category = getattr(offer, "category", None) if offer else None
+        if category is None:
+            return
+        errors = self.validation_errors(category.environment)
+        if errors:
+            raise ValidationError(errors)

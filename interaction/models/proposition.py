@@ -1,0 +1,91 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .base import EnvironmentScopedQuerySet
+from .space import Channel, PropositionStatus
+
+
+class Proposition(models.Model):
+    """One offer proposed to one contact or visitor in one space by one call."""
+
+    id = models.BigAutoField(primary_key=True)
+    interaction_id = models.UUIDField(
+        _("interaction"), default=uuid.uuid4, db_index=True
+    )
+    environment = models.ForeignKey(
+        "interaction.Environment",
+        verbose_name=_("environment"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    offer = models.ForeignKey(
+        "interaction.Offer",
+        verbose_name=_("offer"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="propositions",
+        help_text="Null once the offer is deleted; offer_code keeps the history.",
+    )
+    offer_code = models.SlugField(_("offer code"), max_length=50)
+    category = models.ForeignKey(
+        "interaction.OfferCategory",
+        verbose_name=_("category"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The offer's category when proposed, for per-category counts.",
+    )
+    space = models.ForeignKey(
+        "interaction.OfferSpace",
+        verbose_name=_("space"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="propositions",
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    contact_ref = models.CharField(_("contact"), max_length=255, blank=True)
+    visitor_id = models.CharField(_("visitor"), max_length=64, blank=True)
+    campaign = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    weight = models.FloatField(_("weight"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=PropositionStatus.choices,
+        default=PropositionStatus.PROPOSED,
+    )
+    event_date = models.DateTimeField(_("event date"), default=timezone.now)
+    last_modified = models.DateTimeField(_("last modified"), auto_now=True)
+
+    objects = EnvironmentScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("proposition")
+        verbose_name_plural = _("propositions")
+        ordering = ["-event_date", "rank"]
+        indexes = [
+            models.Index(
+                fields=["environment", "contact_ref", "event_date"],
+                name="interaction_prop_contact",
+            ),
+            models.Index(
+                fields=["environment", "visitor_id", "event_date"],
+                name="interaction_prop_visitor",
+            ),
+            models.Index(fields=["offer", "event_date"], name="interaction_prop_offer"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.offer_code} → {self.contact_ref or self.visitor_id} ({self.status})"
+        )

@@ -1,0 +1,58 @@
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    MultiFieldPanel,
+    PublishingPanel,
+)
+from wagtail.admin.ui.tables import Column
+
+from ..models import OfferCategory
+from .base import EnvironmentScopedViewSet
+
+
+def _tree_label(category):
+    return format_html(
+        '<span style="padding-left: {}rem">{}{}</span>',
+        category.depth * 1.5,
+        "↳ " if category.depth else "",
+        category.label,
+    )
+
+
+class OfferCategoryViewSet(EnvironmentScopedViewSet):
+    model = OfferCategory
+    icon = "folder-open-inverse"
+    menu_label = _("Categories")
+    menu_order = 200
+    ordering = ["environment", "tree_path"]
+    list_display = [
+        Column("tree", label=_("Category tree"), accessor=_tree_label),
+        "code",
+        "environment",
+        "enabled",
+        "always_include",
+    ]
+    list_filter = ["environment", "live", "enabled"]
+    panels = [
+        FieldPanel("environment"),
+        FieldPanel("parent"),
+        FieldPanel("label"),
+        FieldPanel("code"),
+        FieldPanel("enabled"),
+        FieldRowPanel([FieldPanel("start_date"), FieldPanel("end_date")]),
+        FieldPanel("themes"),
+        MultiFieldPanel(
+            [
+                FieldPanel("weight_multiplier"),
+                FieldRowPanel(
+                    [FieldPanel("multiplier_start"), FieldPanel("multiplier_end")]
+                ),
+            ],
+            heading=_("Weight multiplier"),
+        ),
+        FieldPanel("target_filter"),
+        FieldPanel("always_include"),
+        PublishingPanel(),
+    ]

@@ -1,0 +1,25 @@
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+
+from ..models import Environment
+from .base import EnvironmentScopedViewSet
+
+
+class EnvironmentViewSet(EnvironmentScopedViewSet):
+    model = Environment
+    icon = "site"
+    menu_label = _("Environments")
+    menu_order = 100
+    list_display = ["label", "code", "dimension"]
+    list_filter = ["dimension"]
+    panels = [
+        FieldPanel("label"),
+        FieldPanel("code"),
+        FieldPanel("description"),
+        FieldPanel("dimension"),
+        FieldPanel("target_filter"),
+        MultiFieldPanel(
+            [FieldPanel("groups"), FieldPanel("users")],
+            heading=_("Who works in this environment"),
+        ),
+    ]

@@ -1,0 +1,109 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    PublishingPanel,
+    TabbedInterface,
+)
+
+from ..forms import OfferForm
+from ..models import Environment, Offer, OfferCategory, OfferSpace
+from ..models.space import Channel
+from .base import EnvironmentScopedViewSet
+
+
+class OfferFilterSet(WagtailFilterSet):
+    environment = django_filters.ModelChoiceFilter(
+        queryset=Environment.objects.all(), label=_("Environment")
+    )
+    category = django_filters.ModelChoiceFilter(
+        queryset=OfferCategory.objects.all(), label=_("Category")
+    )
+    live = django_filters.BooleanFilter(label=_("Live"))
+    spaces = django_filters.ModelChoiceFilter(
+        queryset=OfferSpace.objects.all(), label=_("Space")
+    )
+    channel = django_filters.ChoiceFilter(
+        field_name="spaces__channel",
+        choices=Channel.choices,
+        label=_("Channel"),
+        distinct=True,
+    )
+
+    class Meta:
+        model = Offer
+        fields = ["environment", "category", "live", "spaces", "channel"]
+
+
+class OfferViewSet(EnvironmentScopedViewSet):
+    model = Offer
+    icon = "tag"
+    menu_label = _("Offers")
+    menu_order = 300
+    list_display = ["label", "code", "category", "environment"]
+    filterset_class = OfferFilterSet
+    search_fields = ["code", "label", "title"]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(
+                [
+                    FieldPanel("category"),
+                    FieldPanel("label"),
+                    FieldPanel("code"),
+                    FieldPanel("description"),
+                    FieldPanel("spaces"),
+                ],
+                heading=_("Offer"),
+            ),
+            ObjectList(
+                [
+                    FieldPanel("title"),
+                    FieldPanel("destination_url"),
+                    FieldPanel("image"),
+                    FieldPanel("html_content"),
+                    FieldPanel("text_content"),
+                ],
+                heading=_("Content"),
+            ),
+            ObjectList(
+                [
+                    MultiFieldPanel(
+                        [
+                            FieldRowPanel(
+                                [FieldPanel("start_date"), FieldPanel("end_date")]
+                            )
+                        ],
+                        heading=_("Eligibility dates"),
+                    ),
+                    FieldPanel("target_filter"),
+                    InlinePanel(
+                        "weights",
+                        heading=_("Weights"),
+                        label=_("Weight"),
+                        help_text=_(
+                            "With no rows the weight is 1. Otherwise the highest row "
+                            "that applies gives the weight; 0 or less excludes "
+                            "the offer."
+                        ),
+                        panels=[
+                            FieldPanel("label"),
+                            FieldPanel("value"),
+                            FieldRowPanel(
+                                [FieldPanel("start_date"), FieldPanel("end_date")]
+                            ),
+                            FieldPanel("space"),
+                            FieldPanel("target_filter"),
+                        ],
+                    ),
+                ],
+                heading=_("Targeting"),
+            ),
+            ObjectList([PublishingPanel()], heading=_("Publishing")),
+        ],
+        base_form_class=OfferForm,
+    )

@@ -1,0 +1,65 @@
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import (
+    FieldPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    PublishingPanel,
+    TabbedInterface,
+)
+
+from ..models import OfferSpace
+from .base import EnvironmentScopedViewSet
+
+
+class OfferSpaceViewSet(EnvironmentScopedViewSet):
+    model = OfferSpace
+    icon = "placeholder"
+    menu_label = _("Spaces")
+    menu_order = 400
+    list_display = ["label", "code", "channel", "environment", "unitary_enabled"]
+    list_filter = ["environment", "channel", "live", "unitary_enabled"]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(
+                [
+                    FieldPanel("environment"),
+                    FieldPanel("label"),
+                    FieldPanel("code"),
+                    FieldPanel("description"),
+                    FieldPanel("channel"),
+                    FieldPanel("unitary_enabled"),
+                    FieldPanel("max_offers"),
+                    MultiFieldPanel(
+                        [FieldPanel("default_category"), FieldPanel("default_themes")],
+                        heading=_("When a call asks for no category or theme"),
+                    ),
+                ],
+                heading=_("Space"),
+            ),
+            ObjectList(
+                [
+                    InlinePanel(
+                        "content_fields",
+                        heading=_("Content fields"),
+                        label=_("Content field"),
+                    ),
+                    FieldPanel("html_template"),
+                    FieldPanel("text_template"),
+                ],
+                heading=_("Rendering"),
+            ),
+            ObjectList(
+                [
+                    FieldPanel("identification_fields"),
+                    FieldPanel("cookie_identification"),
+                    FieldPanel("fallback_space"),
+                    FieldPanel("store_propositions"),
+                    FieldPanel("initial_status"),
+                    FieldPanel("accepted_status"),
+                ],
+                heading=_("Identification and storage"),
+            ),
+            ObjectList([PublishingPanel()], heading=_("Publishing")),
+        ]
+    )

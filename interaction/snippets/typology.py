@@ -1,0 +1,34 @@
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+
+from ..models import TypologyRule
+from .base import EnvironmentScopedViewSet
+
+
+class TypologyRuleViewSet(EnvironmentScopedViewSet):
+    model = TypologyRule
+    icon = "list-ul"
+    menu_label = _("Typology rules")
+    menu_order = 500
+    list_display = ["label", "code", "environment", "channel", "quantity", "active"]
+    list_filter = ["environment", "channel", "active", "global_capping"]
+    panels = [
+        FieldPanel("environment"),
+        FieldPanel("label"),
+        FieldPanel("code"),
+        FieldPanel("active"),
+        FieldPanel("channel"),
+        FieldPanel("offer_condition"),
+        FieldPanel("contact_condition"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("period_days"), FieldPanel("period_hours")]),
+                FieldPanel("quantity"),
+                FieldPanel("same_channel_only"),
+                FieldPanel("counted_offers"),
+                FieldPanel("counted_statuses"),
+                FieldPanel("global_capping"),
+            ],
+            heading=_("History counted"),
+        ),
+    ]

@@ -1,0 +1,109 @@
+"""Shared fixtures: one identified and one anonymous environment, role users."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+
+from interaction.models import Environment, Offer, OfferCategory, OfferSpace
+from interaction.roles import (
+    ADMINISTRATORS,
+    DELIVERY_MANAGERS,
+    OFFER_APPROVERS,
+    OFFER_MANAGERS,
+)
+
+ROLE_NAMES = {
+    "administrator": ADMINISTRATORS,
+    "manager": OFFER_MANAGERS,
+    "approver": OFFER_APPROVERS,
+    "delivery": DELIVERY_MANAGERS,
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+
+
+@pytest.fixture
+def environment(db):
+    return Environment.objects.create(
+        code="customers", label="Customers", dimension="home.contact"
+    )
+
+
+@pytest.fixture
+def other_environment(db):
+    return Environment.objects.create(
+        code="partners", label="Partners", dimension="home.contact"
+    )
+
+
+@pytest.fixture
+def anonymous_environment(db):
+    return Environment.objects.create(code="visitors", label="Visitors")
+
+
+def publish(obj, user=None):
+    """Save ``obj`` as a draft revision and publish it, as the admin does."""
+    revision = obj.save_revision(user=user)
+    revision.publish(user=user, skip_permission_checks=True)
+    obj.refresh_from_db()
+    return obj
+
+
+def make_category(environment, code="cards", *, live=True, **fields):
+    category = OfferCategory(
+        environment=environment, code=code, label=code.title(), live=False, **fields
+    )
+    category.save()
+    return publish(category) if live else category
+
+
+def make_space(environment, code="home-banner", *, live=True, **fields):
+    space = OfferSpace(
+        environment=environment, code=code, label=code.title(), live=False, **fields
+    )
+    space.save()
+    return publish(space) if live else space
+
+
+def make_offer(category, code="gold-card", *, spaces=(), live=True, **fields):
+    offer = Offer(category=category, code=code, label=code.title(), live=False, **fields)
+    offer.save()
+    if spaces:
+        offer.spaces.set(spaces)
+        offer.save()
+    return publish(offer) if live else offer
+
+
+@pytest.fixture
+def category(environment):
+    return make_category(environment)
+
+
+@pytest.fixture
+def space(environment):
+    return make_space(environment)
+
+
+@pytest.fixture
+def offer(category, space):
+    return make_offer(category, spaces=[space], title="Gold card")
+
+
+@pytest.fixture
+def role_user(django_user_model, environment):
+    """``role_user("manager")``: a user of that role allowed in ``environment``."""
+
+    def make(role, *, environments=(environment,), username=None):
+        user = django_user_model.objects.create_user(
+            username=username or role, password="password"
+        )
+        user.groups.add(Group.objects.get(name=ROLE_NAMES[role]))
+        for allowed in environments:
+            allowed.users.add(user)
+        return django_user_model.objects.get(pk=user.pk)
+
+    return make
