@@ -1,3 +1,4 @@
+from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
@@ -6,7 +7,7 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     PublishingPanel,
 )
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import Column, LiveStatusTagColumn
 
 from ..models import OfferCategory
 from .base import EnvironmentScopedViewSet
@@ -33,11 +34,12 @@ class OfferCategoryViewSet(EnvironmentScopedViewSet):
         "environment",
         "enabled",
         "always_include",
+        LiveStatusTagColumn(),
     ]
     list_filter = ["environment", "live", "enabled"]
     panels = [
-        FieldPanel("environment"),
-        FieldPanel("parent"),
+        FieldPanel("environment", widget=forms.Select),
+        FieldPanel("parent", widget=forms.Select),
         FieldPanel("label"),
         FieldPanel("code"),
         FieldPanel("enabled"),

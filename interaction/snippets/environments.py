@@ -1,3 +1,4 @@
+from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 
@@ -19,7 +20,10 @@ class EnvironmentViewSet(EnvironmentScopedViewSet):
         FieldPanel("dimension"),
         FieldPanel("target_filter"),
         MultiFieldPanel(
-            [FieldPanel("groups"), FieldPanel("users")],
+            [
+                FieldPanel("groups", widget=forms.CheckboxSelectMultiple),
+                FieldPanel("users"),
+            ],
             heading=_("Who works in this environment"),
         ),
     ]

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import (
@@ -10,6 +11,7 @@ from wagtail.admin.panels import (
     PublishingPanel,
     TabbedInterface,
 )
+from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 
 from ..forms import OfferForm
 from ..models import Environment, Offer, OfferCategory, OfferSpace
@@ -45,18 +47,25 @@ class OfferViewSet(EnvironmentScopedViewSet):
     icon = "tag"
     menu_label = _("Offers")
     menu_order = 300
-    list_display = ["label", "code", "category", "environment"]
+    list_display = [
+        "label",
+        "code",
+        "category",
+        "environment",
+        LiveStatusTagColumn(),
+        UpdatedAtColumn(),
+    ]
     filterset_class = OfferFilterSet
     search_fields = ["code", "label", "title"]
     edit_handler = TabbedInterface(
         [
             ObjectList(
                 [
-                    FieldPanel("category"),
+                    FieldPanel("category", widget=forms.Select),
                     FieldPanel("label"),
                     FieldPanel("code"),
                     FieldPanel("description"),
-                    FieldPanel("spaces"),
+                    FieldPanel("spaces", widget=forms.CheckboxSelectMultiple),
                 ],
                 heading=_("Offer"),
             ),
@@ -96,7 +105,7 @@ class OfferViewSet(EnvironmentScopedViewSet):
                             FieldRowPanel(
                                 [FieldPanel("start_date"), FieldPanel("end_date")]
                             ),
-                            FieldPanel("space"),
+                            FieldPanel("space", widget=forms.Select),
                             FieldPanel("target_filter"),
                         ],
                     ),

@@ -1,3 +1,4 @@
+from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
@@ -7,6 +8,7 @@ from wagtail.admin.panels import (
     PublishingPanel,
     TabbedInterface,
 )
+from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 
 from ..models import OfferSpace
 from .base import EnvironmentScopedViewSet
@@ -17,13 +19,21 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
     icon = "placeholder"
     menu_label = _("Spaces")
     menu_order = 400
-    list_display = ["label", "code", "channel", "environment", "unitary_enabled"]
+    list_display = [
+        "label",
+        "code",
+        "channel",
+        "environment",
+        "unitary_enabled",
+        LiveStatusTagColumn(),
+        UpdatedAtColumn(),
+    ]
     list_filter = ["environment", "channel", "live", "unitary_enabled"]
     edit_handler = TabbedInterface(
         [
             ObjectList(
                 [
-                    FieldPanel("environment"),
+                    FieldPanel("environment", widget=forms.Select),
                     FieldPanel("label"),
                     FieldPanel("code"),
                     FieldPanel("description"),
@@ -31,7 +41,10 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
                     FieldPanel("unitary_enabled"),
                     FieldPanel("max_offers"),
                     MultiFieldPanel(
-                        [FieldPanel("default_category"), FieldPanel("default_themes")],
+                        [
+                            FieldPanel("default_category", widget=forms.Select),
+                            FieldPanel("default_themes"),
+                        ],
                         heading=_("When a call asks for no category or theme"),
                     ),
                 ],
@@ -53,7 +66,7 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
                 [
                     FieldPanel("identification_fields"),
                     FieldPanel("cookie_identification"),
-                    FieldPanel("fallback_space"),
+                    FieldPanel("fallback_space", widget=forms.Select),
                     FieldPanel("store_propositions"),
                     FieldPanel("initial_status"),
                     FieldPanel("accepted_status"),

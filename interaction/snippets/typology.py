@@ -1,3 +1,4 @@
+from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
@@ -13,7 +14,7 @@ class TypologyRuleViewSet(EnvironmentScopedViewSet):
     list_display = ["label", "code", "environment", "channel", "quantity", "active"]
     list_filter = ["environment", "channel", "active", "global_capping"]
     panels = [
-        FieldPanel("environment"),
+        FieldPanel("environment", widget=forms.Select),
         FieldPanel("label"),
         FieldPanel("code"),
         FieldPanel("active"),
