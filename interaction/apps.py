@@ -7,3 +7,8 @@ class InteractionConfig(AppConfig):
     label = "interaction"
     verbose_name = _("Interaction")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .signal_handlers import register_signal_handlers
+
+        register_signal_handlers()

@@ -1,0 +1,121 @@
+"""The compiled live catalogue the engine reads: plain, immutable data.
+
+Built once per publish by :mod:`interaction.snapshot` from published rows only,
+shared by every call of every thread, never written to during a call.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .predicates import Predicate
+
+Evaluator = Callable[[Mapping[str, Any]], float]
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+
+    def contains(self, moment: datetime.datetime) -> bool:
+        return (self.start is None or self.start <= moment) and (
+            self.end is None or moment <= self.end
+        )
+
+
+@dataclass(frozen=True)
+class WeightRow:
+    evaluate: Evaluator
+    window: Window = Window()
+    space_id: int | None = None
+    applies_to: Predicate | None = None
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    value: float
+    window: Window = Window()
+    category_code: str = ""
+
+
+@dataclass(frozen=True)
+class CompiledOffer:
+    id: int
+    code: str
+    label: str
+    environment_id: int
+    category_id: int
+    category_code: str
+    #: The offer's category and its ancestors, nearest first.
+    category_ids: tuple[int, ...]
+    themes: frozenset[str]
+    always_include: bool
+    space_ids: frozenset[int]
+    #: Space ids whose required content fields this offer leaves empty.
+    incomplete_space_ids: frozenset[int]
+    #: The offer's dates and every ancestor category's dates.
+    windows: tuple[Window, ...]
+    #: Environment, ancestor categories' and the offer's target filters.
+    filters: tuple[tuple[str, Predicate], ...]
+    weight_rows: tuple[WeightRow, ...]
+    multipliers: tuple[Multiplier, ...]
+    #: Why the offer can never be proposed (a disabled or unpublished ancestor).
+    blocked: str = ""
+    content: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompiledSpace:
+    id: int
+    code: str
+    label: str
+    environment_id: int
+    channel: str
+    unitary: bool
+    max_offers: int
+    identification_fields: tuple[str, ...]
+    fallback_space_code: str | None
+    store: bool
+    initial_status: str
+    accepted_status: str
+    default_category_id: int | None
+    default_themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    code: str
+    channel: str
+    period: datetime.timedelta
+    quantity: int
+    same_channel_only: bool
+    counted_offers: str
+    counted_statuses: frozenset[str] | None
+    global_capping: bool
+    #: Ids of the live offers the rule applies to; ``None``: every offer.
+    offer_ids: frozenset[int] | None
+    applies_to_contact: Predicate | None
+
+
+@dataclass(frozen=True)
+class EnvironmentCatalogue:
+    id: int
+    code: str
+    anonymous: bool
+    offers: tuple[CompiledOffer, ...]
+    rules: tuple[CompiledRule, ...]
+    categories_by_code: Mapping[str, int]
+    #: The longest typology period: how far back and ahead history is read.
+    max_period: datetime.timedelta = datetime.timedelta(0)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    environments: Mapping[int, EnvironmentCatalogue]
+    spaces: Mapping[str, CompiledSpace]
+    version: str = ""

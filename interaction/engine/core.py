@@ -1,0 +1,197 @@
+"""The offer engine's steps 1-7 of SPEC §5, for one call."""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from .call import (
+    Call,
+    ContactLookup,
+    Decision,
+    HistoryReader,
+    Outcome,
+    Proposal,
+    SpaceNotUnitary,
+    UnknownSpace,
+)
+from .catalogue import Catalogue, CompiledOffer, CompiledSpace, EnvironmentCatalogue
+from .typology import excluded_offers
+
+ID_SEPARATOR = "|"
+
+
+def propose(
+    catalogue: Catalogue,
+    call: Call,
+    lookup_contact: ContactLookup,
+    history: HistoryReader,
+) -> Outcome:
+    """Rank the eligible live offers of ``call.space`` for one contact or visitor.
+
+    Raises :class:`UnknownSpace` for a space that is not live and
+    :class:`SpaceNotUnitary` for an inbound call to a batch-only space.
+    """
+    space = catalogue.spaces.get(call.space)
+    if space is None:
+        raise UnknownSpace(f"No live space “{call.space}”.")
+    if call.inbound and not space.unitary:
+        raise SpaceNotUnitary(f"Space “{call.space}” does not take real-time calls.")
+    date = call.date or datetime.datetime.now(datetime.UTC)
+
+    outcome = _identify(catalogue, space, call, lookup_contact, date)
+    if outcome.reason:
+        return outcome
+    space = outcome.space
+    environment = catalogue.environments[space.environment_id]
+
+    values: dict[str, Any] = dict(outcome.attributes)
+    for name, value in call.context.items():
+        values[f"context.{name}"] = value
+
+    candidates, trace = _eligible(environment, space, call, values, date)
+    excluded = excluded_offers(
+        environment, space, candidates, outcome, values, date, history
+    )
+    kept = []
+    for offer, weight in candidates:
+        if offer.id in excluded:
+            trace.append(Decision(offer.code, False, excluded[offer.id], weight))
+        else:
+            kept.append((offer, weight))
+
+    rng = random.Random(call.seed)
+    kept.sort(key=lambda item: item[0].id)
+    ranked = sorted(kept, key=lambda item: (-item[1], rng.random()))
+    limit = max(0, min(call.count, space.max_offers))
+    for index, (offer, weight) in enumerate(ranked):
+        if index < limit:
+            outcome.proposals.append(Proposal(offer, index + 1, weight))
+            trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
+        else:
+            trace.append(
+                Decision(
+                    offer.code, False, f"beyond the {limit} offer(s) asked", weight
+                )
+            )
+    outcome.trace = trace
+    return outcome
+
+
+def _identify(
+    catalogue: Catalogue,
+    space: CompiledSpace,
+    call: Call,
+    lookup_contact: ContactLookup,
+    date: datetime.datetime,
+) -> Outcome:
+    environment = catalogue.environments[space.environment_id]
+    if environment.anonymous:
+        return Outcome(space, False, None, call.visitor_id, {}, date)
+    if call.contact_id:
+        parts = str(call.contact_id).split(ID_SEPARATOR)
+        if len(parts) == len(space.identification_fields):
+            found = lookup_contact(environment.id, space.identification_fields, parts)
+            if found is not None:
+                key, attributes = found
+                return Outcome(space, True, key, call.visitor_id, attributes, date)
+    fallback = catalogue.spaces.get(space.fallback_space_code or "")
+    if fallback is not None:
+        return Outcome(fallback, False, None, call.visitor_id, {}, date)
+    reason = (
+        f"Contact “{call.contact_id}” not found" if call.contact_id else "No contact"
+    ) + " and the space has no fallback anonymous space."
+    return Outcome(space, False, None, call.visitor_id, {}, date, reason=reason)
+
+
+def _in_scope(
+    environment: EnvironmentCatalogue, space: CompiledSpace, call: Call
+) -> tuple[int | None, frozenset[str]]:
+    category_id = None
+    if call.category:
+        category_id = environment.categories_by_code.get(call.category, -1)
+    themes = frozenset(theme.lower() for theme in call.themes)
+    if category_id is None and not themes:
+        category_id = space.default_category_id
+        themes = frozenset(space.default_themes)
+    return category_id, themes
+
+
+def _eligible(
+    environment: EnvironmentCatalogue,
+    space: CompiledSpace,
+    call: Call,
+    values: Mapping[str, Any],
+    date: datetime.datetime,
+) -> tuple[list[tuple[CompiledOffer, float]], list[Decision]]:
+    category_id, themes = _in_scope(environment, space, call)
+    today = date.date()
+    candidates, trace = [], []
+    for offer in environment.offers:
+        if space.id not in offer.space_ids:
+            continue
+        in_scope = (
+            offer.always_include
+            or (category_id is None and not themes)
+            or (category_id is not None and category_id in offer.category_ids)
+            or bool(themes & offer.themes)
+        )
+        if not in_scope:
+            continue
+        reason = _ineligibility(offer, space, values, date, today)
+        if reason:
+            trace.append(Decision(offer.code, False, reason))
+            continue
+        weight = _weight(offer, space, values, date, today)
+        if weight <= 0:
+            trace.append(Decision(offer.code, False, f"weight {weight:g} ≤ 0", weight))
+            continue
+        candidates.append((offer, weight))
+    return candidates, trace
+
+
+def _ineligibility(
+    offer: CompiledOffer,
+    space: CompiledSpace,
+    values: Mapping[str, Any],
+    date: datetime.datetime,
+    today: datetime.date,
+) -> str:
+    if offer.blocked:
+        return offer.blocked
+    if not all(window.contains(date) for window in offer.windows):
+        return "outside the dates of the offer or of a category above it"
+    for label, predicate in offer.filters:
+        if not predicate(values, today):
+            return f"contact does not match the target filter of {label}"
+    if space.id in offer.incomplete_space_ids:
+        return "required content of the space is missing"
+    return ""
+
+
+def _weight(
+    offer: CompiledOffer,
+    space: CompiledSpace,
+    values: Mapping[str, Any],
+    date: datetime.datetime,
+    today: datetime.date,
+) -> float:
+    if offer.weight_rows:
+        applicable = [
+            row.evaluate(values)
+            for row in offer.weight_rows
+            if row.window.contains(date)
+            and (row.space_id is None or row.space_id == space.id)
+            and (row.applies_to is None or row.applies_to(values, today))
+        ]
+        if not applicable:
+            return 0.0
+        weight = max(applicable)
+    else:
+        weight = 1.0
+    for multiplier in offer.multipliers:
+        if multiplier.window.contains(date):
+            weight *= multiplier.value
+    return weight

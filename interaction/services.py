@@ -1,0 +1,206 @@
+"""Entry points of the offer engine for Django code: propose, store, update.
+
+The API, the template tag, the blocks and the previews all call :func:`propose`;
+the pure engine (:mod:`interaction.engine`) does the choosing, this module adds
+the compiled snapshot, the database readers, rendering and storage (steps 8-9).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from wagtail.rich_text import expand_db_html
+
+from .engine import core
+from .engine.call import Call, Decision, Outcome, Proposal
+from .history import ContactDirectory, DatabaseHistory
+from .models import Offer, Proposition
+from .models.space import PropositionStatus
+from .rendering import render_offer
+from .snapshot import Snapshot, get_snapshot
+
+
+@dataclass
+class RenderedProposition:
+    id: int | None
+    rank: int
+    weight: float
+    offer: Offer
+    category_code: str
+    content: dict[str, Any]
+    html: str
+    text: str
+
+
+@dataclass
+class PropositionsResult:
+    interaction_id: uuid.UUID
+    identified: bool
+    space_code: str
+    propositions: list[RenderedProposition] = field(default_factory=list)
+    reason: str = ""
+    trace: list[Decision] = field(default_factory=list)
+    stored: bool = False
+
+
+def propose(
+    call: Call, *, store: bool | None = None, campaign=None
+) -> PropositionsResult:
+    """Run the engine for ``call``, then render and (per the space) store.
+
+    Raises :class:`interaction.engine.call.UnknownSpace` or ``SpaceNotUnitary``.
+    """
+    snapshot = get_snapshot()
+    outcome = core.propose(
+        snapshot.catalogue,
+        call,
+        ContactDirectory(snapshot.dimensions),
+        DatabaseHistory(),
+    )
+    interaction_id = uuid.uuid4()
+    proposals = outcome.proposals
+    stored = outcome.space.store if store is None else store
+    ids: list[int | None] = [None] * len(proposals)
+    if stored and proposals:
+        proposals, ids = _store(snapshot, outcome, interaction_id, campaign)
+    space_row = snapshot.spaces[outcome.space.code]
+    return PropositionsResult(
+        interaction_id=interaction_id,
+        identified=outcome.identified,
+        space_code=outcome.space.code,
+        propositions=[
+            _render(snapshot, space_row, proposal, proposition_id, outcome)
+            for proposal, proposition_id in zip(proposals, ids, strict=True)
+        ],
+        reason=outcome.reason,
+        trace=outcome.trace,
+        stored=stored and bool(proposals),
+    )
+
+
+def content_of(offer: Offer, space_row) -> dict[str, Any]:
+    """The values of the space's content fields, in the space's order."""
+    content = {}
+    for row in space_row.content_fields.all():
+        value = offer.content_value(row.field)
+        if row.field == "image":
+            value = value.file.url if value else None
+        elif row.field == "html_content":
+            value = expand_db_html(value) if value else ""
+        content[row.field] = value
+    return content
+
+
+def _render(snapshot: Snapshot, space_row, proposal: Proposal, proposition_id, outcome):
+    offer = snapshot.offers[proposal.offer.id]
+    rendered = render_offer(
+        space_row,
+        offer,
+        proposition={
+            "id": proposition_id,
+            "rank": proposal.rank,
+            "weight": proposal.weight,
+        },
+        contact=outcome.attributes,
+    )
+    return RenderedProposition(
+        id=proposition_id,
+        rank=proposal.rank,
+        weight=proposal.weight,
+        offer=offer,
+        category_code=proposal.offer.category_code,
+        content=content_of(offer, space_row),
+        html=rendered["html"],
+        text=rendered["text"],
+    )
+
+
+def _store(snapshot: Snapshot, outcome: Outcome, interaction_id, campaign):
+    """Store the propositions; global caps are re-checked under a row lock.
+
+    Concurrent calls proposing a capped offer serialise on that offer's row, so
+    the count they read includes every proposition stored before them and a cap
+    is never exceeded.
+    """
+    space = outcome.space
+    environment = snapshot.catalogue.environments[space.environment_id]
+    caps = [rule for rule in environment.rules if rule.global_capping]
+    proposals = list(outcome.proposals)
+    with transaction.atomic():
+        capped = sorted(
+            {
+                p.offer.id
+                for p in proposals
+                for rule in caps
+                if (not rule.channel or rule.channel == space.channel)
+                and (rule.offer_ids is None or p.offer.id in rule.offer_ids)
+            }
+        )
+        if capped:
+            list(
+                Offer.objects.select_for_update()
+                .filter(pk__in=capped)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            history = DatabaseHistory()
+            over = set()
+            for rule in caps:
+                counts = history.offer_counts(
+                    capped,
+                    outcome.date - rule.period,
+                    outcome.date + rule.period,
+                    space.channel if rule.same_channel_only else None,
+                    rule.counted_statuses,
+                )
+                over |= {
+                    offer_id
+                    for offer_id, count in counts.items()
+                    if count >= rule.quantity
+                    and (rule.offer_ids is None or offer_id in rule.offer_ids)
+                }
+            proposals = [
+                Proposal(p.offer, rank, p.weight)
+                for rank, p in enumerate(
+                    (p for p in proposals if p.offer.id not in over), start=1
+                )
+            ]
+        rows = Proposition.objects.bulk_create(
+            [
+                Proposition(
+                    interaction_id=interaction_id,
+                    environment_id=space.environment_id,
+                    offer_id=p.offer.id,
+                    offer_code=p.offer.code,
+                    category_id=p.offer.category_id,
+                    space_id=space.id,
+                    channel=space.channel,
+                    contact_ref=outcome.contact_key or "",
+                    visitor_id=outcome.visitor_id or "",
+                    campaign=campaign,
+                    rank=p.rank,
+                    weight=p.weight,
+                    status=space.initial_status,
+                    event_date=outcome.date,
+                )
+                for p in proposals
+            ]
+        )
+    return proposals, [row.pk for row in rows]
+
+
+def update_status(proposition: Proposition, status: str) -> Proposition:
+    """Set ``status`` now; setting the same status again changes nothing."""
+    if status not in PropositionStatus.values:
+        raise ValueError(f"Unknown status “{status}”.")
+    if proposition.status != status:
+        proposition.status = status
+        proposition.last_modified = timezone.now()
+        Proposition.objects.filter(pk=proposition.pk).update(
+            status=status, last_modified=proposition.last_modified
+        )
+    return proposition

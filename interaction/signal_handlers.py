@@ -1,0 +1,25 @@
+"""Invalidate the live snapshot whenever the live catalogue may have changed."""
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from wagtail.signals import published, unpublished
+
+from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
+from .snapshot import invalidate
+
+
+def catalogue_changed(**kwargs):
+    # Now, so this process and its transaction see the change, and again after
+    # commit, in case another process rebuilt from the data before the commit.
+    invalidate()
+    transaction.on_commit(invalidate)
+
+
+def register_signal_handlers():
+    for model in (Offer, OfferCategory, OfferSpace):
+        published.connect(catalogue_changed, sender=model)
+        unpublished.connect(catalogue_changed, sender=model)
+        post_delete.connect(catalogue_changed, sender=model)
+    for model in (Environment, TypologyRule):
+        post_save.connect(catalogue_changed, sender=model)
+        post_delete.connect(catalogue_changed, sender=model)

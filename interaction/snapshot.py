@@ -1,0 +1,297 @@
+"""The compiled live catalogue: built from published rows, shared, invalidated.
+
+Each process keeps one compiled :class:`Snapshot`. A version token in Django's
+cache (Redis in production) says which one is current; publishing, unpublishing
+or deleting anything in the catalogue writes a new token, so every process
+rebuilds on its next call. Each call costs one cache read.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from .engine.catalogue import (
+    Catalogue,
+    CompiledOffer,
+    CompiledRule,
+    CompiledSpace,
+    EnvironmentCatalogue,
+    Multiplier,
+    WeightRow,
+    Window,
+)
+from .engine.predicates import compile_predicate
+from .formulas import compile_formula
+from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
+from .models.typology import CountedStatuses
+
+VERSION_KEY = "interaction:catalogue-version"
+
+_STATUSES = {
+    CountedStatuses.ANY: None,
+    CountedStatuses.ANSWERED: frozenset({"accepted", "rejected"}),
+    CountedStatuses.ACCEPTED: frozenset({"accepted"}),
+    CountedStatuses.REJECTED: frozenset({"rejected"}),
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    catalogue: Catalogue
+    #: Published offer and space rows, for rendering.
+    offers: dict[int, Offer]
+    spaces: dict[str, OfferSpace]
+    #: Environment id -> (contact model, the field names conditions read).
+    dimensions: dict[int, tuple[type, tuple[str, ...]]]
+    version: str
+
+
+_lock = threading.Lock()
+_current: Snapshot | None = None
+
+
+def invalidate() -> None:
+    """Make every process rebuild its snapshot on its next call."""
+    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def current_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def get_snapshot() -> Snapshot:
+    global _current
+    version = current_version()
+    snapshot = _current
+    if snapshot is not None and snapshot.version == version:
+        return snapshot
+    with _lock:
+        if _current is None or _current.version != version:
+            _current = build_snapshot(version)
+        return _current
+
+
+def _window(start, end) -> Window:
+    return Window(start, end)
+
+
+def build_snapshot(version: str = "") -> Snapshot:
+    environments = {env.pk: env for env in Environment.objects.all()}
+    kinds = {
+        env_id: {
+            name: spec.kind
+            for name, spec in env.condition_schema().contact_fields.items()
+        }
+        for env_id, env in environments.items()
+    }
+    categories = {category.pk: category for category in OfferCategory.objects.all()}
+    spaces = {
+        space.code: space
+        for space in OfferSpace.objects.filter(live=True)
+        .select_related("fallback_space")
+        .prefetch_related("content_fields")
+    }
+    space_rows = {space.pk: space for space in spaces.values()}
+    offers = {
+        offer.pk: offer
+        for offer in Offer.objects.filter(live=True)
+        .select_related("image")
+        .prefetch_related("spaces", "weights")
+    }
+    compiled_offers: dict[int, list[CompiledOffer]] = {
+        env_id: [] for env_id in environments
+    }
+    for offer in offers.values():
+        compiled = _compile_offer(offer, environments, categories, space_rows, kinds)
+        compiled_offers[offer.environment_id].append(compiled)
+
+    rules: dict[int, list[CompiledRule]] = {env_id: [] for env_id in environments}
+    for rule in TypologyRule.objects.filter(active=True):
+        rules[rule.environment_id].append(
+            _compile_rule(rule, compiled_offers[rule.environment_id], categories, kinds)
+        )
+
+    catalogue = Catalogue(
+        environments={
+            env_id: EnvironmentCatalogue(
+                id=env_id,
+                code=env.code,
+                anonymous=env.is_anonymous,
+                offers=tuple(sorted(compiled_offers[env_id], key=lambda o: o.id)),
+                rules=tuple(rules[env_id]),
+                categories_by_code={
+                    c.code: c.pk
+                    for c in categories.values()
+                    if c.environment_id == env_id
+                },
+                max_period=max(
+                    (rule.period for rule in rules[env_id]),
+                    default=datetime.timedelta(0),
+                ),
+            )
+            for env_id, env in environments.items()
+        },
+        spaces={
+            code: _compile_space(space, categories) for code, space in spaces.items()
+        },
+        version=version,
+    )
+    dimensions = {
+        env_id: (env.dimension_model, tuple(kinds[env_id]))
+        for env_id, env in environments.items()
+        if env.dimension_model is not None
+    }
+    return Snapshot(catalogue, offers, spaces, dimensions, version)
+
+
+def _chain(category, categories):
+    chain, node, seen = [], category, set()
+    while node is not None and node.pk not in seen:
+        chain.append(node)
+        seen.add(node.pk)
+        node = categories.get(node.parent_id)
+    return chain
+
+
+def _compile_offer(offer, environments, categories, space_rows, kinds) -> CompiledOffer:
+    environment = environments[offer.environment_id]
+    env_kinds = kinds[offer.environment_id]
+    chain = _chain(categories[offer.category_id], categories)
+    blocked = ""
+    for category in chain:
+        if not category.live:
+            blocked = f"category “{category.code}” is not published"
+            break
+        if not category.enabled:
+            blocked = f"category “{category.code}” is disabled"
+            break
+    filters = []
+    if environment.target_filter:
+        filters.append(
+            ("the environment", compile_predicate(environment.target_filter, env_kinds))
+        )
+    for category in reversed(chain):
+        if category.target_filter:
+            filters.append(
+                (
+                    f"category “{category.code}”",
+                    compile_predicate(category.target_filter, env_kinds),
+                )
+            )
+    if offer.target_filter:
+        filters.append(("the offer", compile_predicate(offer.target_filter, env_kinds)))
+    themes = frozenset(theme for category in chain for theme in category.theme_list)
+    offer_space_ids = frozenset(space.pk for space in offer.spaces.all())
+    live_spaces = [space_rows[pk] for pk in offer_space_ids if pk in space_rows]
+    return CompiledOffer(
+        id=offer.pk,
+        code=offer.code,
+        label=offer.label,
+        environment_id=offer.environment_id,
+        category_id=offer.category_id,
+        category_code=chain[0].code,
+        category_ids=tuple(category.pk for category in chain),
+        themes=themes,
+        always_include=any(category.always_include for category in chain),
+        space_ids=offer_space_ids,
+        incomplete_space_ids=frozenset(
+            space.pk for space in offer.missing_content(live_spaces)
+        ),
+        windows=(_window(offer.start_date, offer.end_date),)
+        + tuple(_window(c.start_date, c.end_date) for c in chain),
+        filters=tuple(filters),
+        weight_rows=tuple(
+            WeightRow(
+                evaluate=compile_formula(row.value),
+                window=_window(row.start_date, row.end_date),
+                space_id=row.space_id,
+                applies_to=compile_predicate(row.target_filter, env_kinds)
+                if row.target_filter
+                else None,
+            )
+            for row in offer.weights.all()
+        ),
+        multipliers=tuple(
+            Multiplier(
+                c.weight_multiplier,
+                _window(c.multiplier_start, c.multiplier_end),
+                c.code,
+            )
+            for c in chain
+            if c.weight_multiplier != 1.0
+        ),
+        blocked=blocked,
+    )
+
+
+def offer_fields(compiled: CompiledOffer, categories) -> dict:
+    """What a typology rule's "applies to offers" condition compares."""
+    category = categories[compiled.category_id]
+    return {
+        "offer.id": compiled.id,
+        "offer.code": compiled.code,
+        "offer.label": compiled.label,
+        "offer.category": category.code,
+        "offer.category_path": category.tree_path,
+        "offer.themes": ",".join(sorted(compiled.themes)),
+    }
+
+
+def _compile_rule(rule, compiled_offers, categories, kinds) -> CompiledRule:
+    offer_ids = None
+    if rule.offer_condition:
+        applies = compile_predicate(rule.offer_condition)
+        today = datetime.date.today()
+        offer_ids = frozenset(
+            offer.id
+            for offer in compiled_offers
+            if applies(offer_fields(offer, categories), today)
+        )
+    return CompiledRule(
+        id=rule.pk,
+        code=rule.code,
+        channel=rule.channel,
+        period=datetime.timedelta(days=rule.period_days, hours=rule.period_hours),
+        quantity=rule.quantity,
+        same_channel_only=rule.same_channel_only,
+        counted_offers=rule.counted_offers,
+        counted_statuses=_STATUSES[rule.counted_statuses],
+        global_capping=rule.global_capping,
+        offer_ids=offer_ids,
+        applies_to_contact=compile_predicate(
+            rule.contact_condition, kinds[rule.environment_id]
+        )
+        if rule.contact_condition
+        else None,
+    )
+
+
+def _compile_space(space, categories) -> CompiledSpace:
+    default_category = categories.get(space.default_category_id)
+    return CompiledSpace(
+        id=space.pk,
+        code=space.code,
+        label=space.label,
+        environment_id=space.environment_id,
+        channel=space.channel,
+        unitary=space.unitary_enabled,
+        max_offers=space.max_offers,
+        identification_fields=tuple(space.identification_field_list),
+        fallback_space_code=space.fallback_space.code
+        if space.fallback_space_id and space.fallback_space.live
+        else None,
+        store=space.store_propositions,
+        initial_status=space.initial_status,
+        accepted_status=space.accepted_status,
+        default_category_id=default_category.pk if default_category else None,
+        default_themes=tuple(space.default_theme_list),
+    )
