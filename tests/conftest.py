@@ -70,7 +70,9 @@ def make_space(environment, code="home-banner", *, live=True, **fields):
 
 
 def make_offer(category, code="gold-card", *, spaces=(), live=True, **fields):
-    offer = Offer(category=category, code=code, label=code.title(), live=False, **fields)
+    offer = Offer(
+        category=category, code=code, label=code.title(), live=False, **fields
+    )
     offer.save()
     if spaces:
         offer.spaces.set(spaces)

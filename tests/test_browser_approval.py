@@ -59,10 +59,15 @@ def _login(page, base_url, username):
     page.wait_for_url(f"{base_url}/admin/")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_manager_submits_and_approver_approves(browser, live_server, django_user_model):
-    from interaction.models import Environment
+    from django.apps import apps
 
+    from interaction.models import Environment
+    from interaction.roles import sync_roles
+
+    # A transactional test may run after another one flushed the database.
+    sync_roles(apps)
     environment = Environment.objects.create(
         code="customers", label="Customers", dimension="home.contact"
     )
