@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
@@ -75,7 +76,7 @@ def _check_node(node: ast.AST) -> None:
         if node.keywords or not node.args:
             raise ValidationError("Functions take plain arguments, e.g. max(1, age).")
     elif isinstance(node, ast.Attribute):
-        if _name_of(node) is None:
+        if _name_of(node) is None or node.value.id != "context":
             raise ValidationError("Only “context.name” can be written with a dot.")
     elif not isinstance(node, ast.Name | ast.operator | ast.unaryop | ast.Load):
         raise ValidationError(
@@ -132,13 +133,20 @@ def compile_formula(text: str) -> Evaluator:
     return evaluator
 
 
+def _number(value):
+    """``value`` if it is a number, else ``None`` (so ``"3" * 2`` is never run)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value if isinstance(value, int | float) else None
+
+
 def _compile_node(node: ast.AST) -> Callable:
     if isinstance(node, ast.Constant):
         value = node.value
         return lambda values: value
     name = _name_of(node)
     if name is not None:
-        return lambda values: values[name] if name in values else None
+        return lambda values: _number(values.get(name))
     if isinstance(node, ast.BinOp):
         left, right, apply = (
             _compile_node(node.left),
