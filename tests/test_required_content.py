@@ -87,3 +87,29 @@ def test_saving_a_draft_without_the_required_field_is_allowed(
     offer.refresh_from_db()
     assert offer.get_latest_revision_as_object().label == "Work in progress"
     assert not offer.live
+
+
+def test_approval_is_undone_when_a_space_now_requires_missing_content(
+    client, role_user, category, titled_space
+):
+    from .test_workflow import workflow_action_url
+
+    offer = make_offer(
+        category, "late", spaces=[titled_space], title="Late", live=False
+    )
+    offer.save_revision()
+    offer.get_default_workflow().start(offer, role_user("manager"))
+    offer = Offer.objects.get(pk=offer.pk)
+    titled_space.content_fields.filter(field="text_content").update(required=True)
+
+    client.force_login(role_user("approver"))
+    response = client.post(
+        workflow_action_url(offer, "approve"), {"comment": ""}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "requires: Text content" in response.content.decode()
+    offer = Offer.objects.get(pk=offer.pk)
+    assert not offer.live
+    assert offer.workflow_in_progress
+    assert offer.current_workflow_task_state.status == "in_progress"

@@ -24,7 +24,7 @@ class EnvironmentAccessMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
-def _scoped(view_class):
+def scoped(view_class):
     return type(view_class.__name__, (EnvironmentAccessMixin, view_class), {})
 
 
@@ -35,31 +35,29 @@ class EnvironmentScopedViewSet(SnippetViewSet):
     list_per_page = 50
     base_form_class = EnvironmentScopedForm
 
-    edit_view_class = _scoped(snippet_views.EditView)
-    delete_view_class = _scoped(snippet_views.DeleteView)
-    copy_view_class = _scoped(snippet_views.CopyView)
-    usage_view_class = _scoped(snippet_views.UsageView)
-    history_view_class = _scoped(snippet_views.HistoryView)
-    inspect_view_class = _scoped(snippet_views.InspectView)
-    revisions_view_class = _scoped(snippet_views.PreviewRevisionView)
-    revisions_compare_view_class = _scoped(snippet_views.RevisionsCompareView)
-    revisions_unschedule_view_class = _scoped(snippet_views.RevisionsUnscheduleView)
-    unpublish_view_class = _scoped(snippet_views.UnpublishView)
-    preview_on_edit_view_class = _scoped(snippet_views.PreviewOnEditView)
-    lock_view_class = _scoped(snippet_views.LockView)
-    unlock_view_class = _scoped(snippet_views.UnlockView)
-    workflow_action_view_class = _scoped(snippet_views.WorkflowActionView)
-    collect_workflow_action_data_view_class = _scoped(
+    edit_view_class = scoped(snippet_views.EditView)
+    delete_view_class = scoped(snippet_views.DeleteView)
+    copy_view_class = scoped(snippet_views.CopyView)
+    usage_view_class = scoped(snippet_views.UsageView)
+    history_view_class = scoped(snippet_views.HistoryView)
+    inspect_view_class = scoped(snippet_views.InspectView)
+    revisions_view_class = scoped(snippet_views.PreviewRevisionView)
+    revisions_compare_view_class = scoped(snippet_views.RevisionsCompareView)
+    revisions_unschedule_view_class = scoped(snippet_views.RevisionsUnscheduleView)
+    unpublish_view_class = scoped(snippet_views.UnpublishView)
+    preview_on_edit_view_class = scoped(snippet_views.PreviewOnEditView)
+    lock_view_class = scoped(snippet_views.LockView)
+    unlock_view_class = scoped(snippet_views.UnlockView)
+    workflow_action_view_class = scoped(snippet_views.WorkflowActionView)
+    collect_workflow_action_data_view_class = scoped(
         snippet_views.CollectWorkflowActionDataView
     )
-    confirm_workflow_cancellation_view_class = _scoped(
+    confirm_workflow_cancellation_view_class = scoped(
         snippet_views.ConfirmWorkflowCancellationView
     )
-    workflow_preview_view_class = _scoped(snippet_views.WorkflowPreviewView)
-    workflow_history_view_class = _scoped(snippet_views.WorkflowHistoryView)
-    workflow_history_detail_view_class = _scoped(
-        snippet_views.WorkflowHistoryDetailView
-    )
+    workflow_preview_view_class = scoped(snippet_views.WorkflowPreviewView)
+    workflow_history_view_class = scoped(snippet_views.WorkflowHistoryView)
+    workflow_history_detail_view_class = scoped(snippet_views.WorkflowHistoryDetailView)
 
     def get_queryset(self, request):
         return self.model._default_manager.for_user(request.user)

@@ -1,5 +1,9 @@
 import django_filters
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import (
@@ -12,11 +16,32 @@ from wagtail.admin.panels import (
     TabbedInterface,
 )
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
+from wagtail.snippets.views import snippets as snippet_views
 
 from ..forms import OfferForm
 from ..models import Environment, Offer, OfferCategory, OfferSpace
 from ..models.space import Channel
-from .base import EnvironmentScopedViewSet
+from .base import EnvironmentScopedViewSet, scoped
+
+
+class OfferWorkflowActionView(snippet_views.WorkflowActionView):
+    """Approving publishes; if publishing is refused, the approval is undone.
+
+    A space may have gained a required content field since the offer was
+    submitted: the approver then sees why, and the offer stays in moderation.
+    """
+
+    def post(self, request, *args, **kwargs):
+        try:
+            with transaction.atomic():
+                return super().post(request, *args, **kwargs)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            if request.headers.get("x-requested-with") == "XMLHttpRequest":
+                return self.render_modal_json(
+                    request, {"step": "success", "redirect": self.redirect_url}
+                )
+            return redirect(self.redirect_url)
 
 
 class OfferFilterSet(WagtailFilterSet):
@@ -56,6 +81,7 @@ class OfferViewSet(EnvironmentScopedViewSet):
         UpdatedAtColumn(),
     ]
     filterset_class = OfferFilterSet
+    workflow_action_view_class = scoped(OfferWorkflowActionView)
     search_fields = ["code", "label", "title"]
     edit_handler = TabbedInterface(
         [
