@@ -193,10 +193,27 @@ def _store(snapshot: Snapshot, outcome: Outcome, interaction_id, campaign):
     return proposals, [row.pk for row in rows]
 
 
+#: A status never goes back down this order: a late "presented" beacon must not
+#: undo an "accepted" click. Statuses of the same level replace each other.
+STATUS_LEVELS = {
+    PropositionStatus.PROPOSED: 0,
+    PropositionStatus.PRESENTED: 1,
+    PropositionStatus.INTERESTED: 2,
+    PropositionStatus.SCHEDULED: 3,
+    PropositionStatus.ACCEPTED: 4,
+    PropositionStatus.REJECTED: 4,
+}
+
+
 def update_status(proposition: Proposition, status: str) -> Proposition:
-    """Set ``status`` now; setting the same status again changes nothing."""
+    """Set ``status`` now, unless the proposition already went further.
+
+    Setting the same status again changes nothing, so updates are idempotent.
+    """
     if status not in PropositionStatus.values:
         raise ValueError(f"Unknown status “{status}”.")
+    if STATUS_LEVELS[status] < STATUS_LEVELS[proposition.status]:
+        return proposition
     if proposition.status != status:
         proposition.status = status
         proposition.last_modified = timezone.now()

@@ -1,0 +1,9 @@
+"""The plugin's URLs: include them before Wagtail's catch-all page route."""
+
+from django.urls import path
+
+from .api import api
+
+urlpatterns = [
+    path("api/interaction/v1/", api.urls),
+]

@@ -1,0 +1,111 @@
+"""Preview a space for a chosen contact: every candidate, its weight, rank, reason."""
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.permissions import policy_registry
+
+from .. import services
+from ..engine.call import Call, EngineError
+from ..models import OfferCategory, OfferSpace
+
+
+class SpacePreviewForm(forms.Form):
+    contact = forms.CharField(
+        label=_("Contact"),
+        required=False,
+        help_text=_(
+            "The contact's id as the space identifies it (fields joined by |)."
+        ),
+    )
+    visitor = forms.CharField(label=_("Visitor id"), required=False)
+    category = forms.ModelChoiceField(
+        queryset=OfferCategory.objects.none(), required=False, label=_("Category")
+    )
+    themes = forms.CharField(
+        label=_("Themes"), required=False, help_text=_("Comma-separated.")
+    )
+    count = forms.IntegerField(label=_("Count"), min_value=1, max_value=100, initial=3)
+    date = forms.DateTimeField(
+        label=_("Contact date"), required=False, help_text=_("Empty: now.")
+    )
+    context = forms.JSONField(
+        label=_("Call context"), required=False, help_text=_('e.g. {"language": "fr"}')
+    )
+
+    def __init__(self, *args, space, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = OfferCategory.objects.filter(
+            environment=space.environment
+        )
+
+    def clean_context(self):
+        value = self.cleaned_data["context"]
+        if value not in (None, "") and not isinstance(value, dict):
+            raise forms.ValidationError(_("The context is a JSON object."))
+        return value or {}
+
+
+class SpacePreviewView(WagtailAdminTemplateMixin, FormView):
+    template_name = "interaction/admin/space_preview.html"
+    form_class = SpacePreviewForm
+    header_icon = "placeholder"
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.space = get_object_or_404(OfferSpace, pk=kwargs["pk"])
+
+    def dispatch(self, request, *args, **kwargs):
+        policy = policy_registry.get_by_type(OfferSpace)
+        if not policy.user_has_permission_for_instance(
+            request.user, "change", self.space
+        ):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return _("Preview of %(space)s") % {"space": self.space.label}
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["space"] = self.space
+        if self.request.method == "GET" and "count" in self.request.GET:
+            kwargs["data"] = self.request.GET
+        return kwargs
+
+    def get(self, request, *args, **kwargs):
+        form = self.get_form()
+        if form.is_bound:
+            return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        call = Call(
+            space=self.space.code,
+            contact_id=data["contact"] or None,
+            visitor_id=data["visitor"] or None,
+            count=data["count"],
+            category=data["category"].code if data["category"] else None,
+            themes=tuple(t.strip() for t in data["themes"].split(",") if t.strip()),
+            context=data["context"],
+            date=data["date"] or timezone.now(),
+            inbound=False,
+        )
+        try:
+            result = services.propose(call, store=False)
+        except EngineError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                result=result,
+                kept=[d for d in result.trace if d.kept],
+                dropped=[d for d in result.trace if not d.kept],
+            )
+        )
