@@ -13,7 +13,8 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 
 from .engine.catalogue import (
     Catalogue,
@@ -31,6 +32,11 @@ from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
 from .models.typology import CountedStatuses
 
 VERSION_KEY = "interaction:catalogue-version"
+
+
+def _cache():
+    """The cache shared by every process (``INTERACTION_CACHE``, default "default")."""
+    return caches[getattr(settings, "INTERACTION_CACHE", "default")]
 
 _STATUSES = {
     CountedStatuses.ANY: None,
@@ -57,10 +63,11 @@ _current: Snapshot | None = None
 
 def invalidate() -> None:
     """Make every process rebuild its snapshot on its next call."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    _cache().set(VERSION_KEY, uuid.uuid4().hex, None)
 
 
 def current_version() -> str:
+    cache = _cache()
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, None)
@@ -105,6 +112,7 @@ def build_snapshot(version: str = "") -> Snapshot:
         offer.pk: offer
         for offer in Offer.objects.filter(live=True)
         .select_related("image")
+        .prefetch_related("image__renditions")
         .prefetch_related("spaces", "weights")
     }
     compiled_offers: dict[int, list[CompiledOffer]] = {
