@@ -38,6 +38,7 @@ def _cache():
     """The cache shared by every process (``INTERACTION_CACHE``, default "default")."""
     return caches[getattr(settings, "INTERACTION_CACHE", "default")]
 
+
 _STATUSES = {
     CountedStatuses.ANY: None,
     CountedStatuses.ANSWERED: frozenset({"accepted", "rejected"}),
