@@ -7,7 +7,9 @@ the compiled snapshot, the database readers, rendering and storage (steps 8-9).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,8 @@ from wagtail.rich_text import expand_db_html
 
 from .engine import core
 from .engine.call import Call, Decision, Outcome, Proposal
+from .engine.catalogue import Catalogue
+from .engine.typology import applicable_rules
 from .history import ContactDirectory, DatabaseHistory
 from .models import Offer, Proposition
 from .models.space import PropositionStatus
@@ -48,15 +52,28 @@ class PropositionsResult:
 
 
 def propose(
-    call: Call, *, store: bool | None = None, campaign=None
+    call: Call,
+    *,
+    store: bool | None = None,
+    campaign=None,
+    offers: Collection[int] | None = None,
 ) -> PropositionsResult:
     """Run the engine for ``call``, then render and (per the space) store.
+
+    ``offers`` (ids of chosen live offers, e.g. the offer block's): only they
+    are candidates, in scope whatever the call's category or themes, and no
+    arbitration limits them; eligibility and typology rules still apply.
 
     Raises :class:`interaction.engine.call.UnknownSpace` or ``SpaceNotUnitary``.
     """
     snapshot = get_snapshot()
+    catalogue = snapshot.catalogue
+    if offers is not None:
+        offers = frozenset(offers)
+        catalogue = _only_offers(catalogue, offers)
+        call = dataclasses.replace(call, count=max(1, len(offers)))
     outcome = core.propose(
-        snapshot.catalogue,
+        catalogue,
         call,
         ContactDirectory(snapshot.dimensions),
         DatabaseHistory(),
@@ -66,7 +83,7 @@ def propose(
     stored = outcome.space.store if store is None else store
     ids: list[int | None] = [None] * len(proposals)
     if stored and proposals:
-        proposals, ids = _store(snapshot, outcome, interaction_id, campaign)
+        proposals, ids = _store(snapshot, outcome, interaction_id, campaign, call)
     space_row = snapshot.spaces[outcome.space.code]
     return PropositionsResult(
         interaction_id=interaction_id,
@@ -79,6 +96,33 @@ def propose(
         reason=outcome.reason,
         trace=outcome.trace,
         stored=stored and bool(proposals),
+    )
+
+
+def _only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:
+    """``catalogue`` where the chosen offers are the only, always-in-scope ones.
+
+    Each space's maximum is lifted to the number of chosen offers: choosing
+    offers replaces arbitration.
+    """
+    limit = max(1, len(offer_ids))
+    return dataclasses.replace(
+        catalogue,
+        environments={
+            env_id: dataclasses.replace(
+                environment,
+                offers=tuple(
+                    dataclasses.replace(offer, always_include=True)
+                    for offer in environment.offers
+                    if offer.id in offer_ids
+                ),
+            )
+            for env_id, environment in catalogue.environments.items()
+        },
+        spaces={
+            code: dataclasses.replace(space, max_offers=max(space.max_offers, limit))
+            for code, space in catalogue.spaces.items()
+        },
     )
 
 
@@ -119,16 +163,24 @@ def _render(snapshot: Snapshot, space_row, proposal: Proposal, proposition_id, o
     )
 
 
-def _store(snapshot: Snapshot, outcome: Outcome, interaction_id, campaign):
+def _store(snapshot: Snapshot, outcome: Outcome, interaction_id, campaign, call: Call):
     """Store the propositions; global caps are re-checked under a row lock.
 
     Concurrent calls proposing a capped offer serialise on that offer's row, so
     the count they read includes every proposition stored before them and a cap
-    is never exceeded.
+    is never exceeded. Only the capping rules the engine applied to this call
+    (its channel, its contact) are re-checked.
     """
     space = outcome.space
     environment = snapshot.catalogue.environments[space.environment_id]
-    caps = [rule for rule in environment.rules if rule.global_capping]
+    values: dict[str, Any] = dict(outcome.attributes)
+    for name, value in call.context.items():
+        values[f"context.{name}"] = value
+    caps = [
+        rule
+        for rule in applicable_rules(environment, space, values, outcome.date.date())
+        if rule.global_capping
+    ]
     proposals = list(outcome.proposals)
     with transaction.atomic():
         capped = sorted(
@@ -136,8 +188,7 @@ def _store(snapshot: Snapshot, outcome: Outcome, interaction_id, campaign):
                 p.offer.id
                 for p in proposals
                 for rule in caps
-                if (not rule.channel or rule.channel == space.channel)
-                and (rule.offer_ids is None or p.offer.id in rule.offer_ids)
+                if rule.offer_ids is None or p.offer.id in rule.offer_ids
             }
         )
         if capped:
