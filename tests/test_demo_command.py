@@ -1,0 +1,163 @@
+"""``manage.py interaction_demo``: a complete, live and idempotent demo."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from home.models import Contact, HomePage
+from wagtail.models import Site
+
+from interaction.models import (
+    Environment,
+    Offer,
+    OfferCategory,
+    OfferSpace,
+    OfferWeight,
+    SpaceContentField,
+    TypologyRule,
+)
+from interaction.roles import DELIVERY_MANAGERS, OFFER_APPROVERS, OFFER_MANAGERS
+
+
+def run_demo(**options) -> str:
+    out = StringIO()
+    call_command("interaction_demo", no_migrate=True, stdout=out, **options)
+    return out.getvalue()
+
+
+def counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            Environment,
+            OfferSpace,
+            SpaceContentField,
+            OfferCategory,
+            Offer,
+            OfferWeight,
+            TypologyRule,
+            Contact,
+            HomePage,
+            get_user_model(),
+        )
+    }
+
+
+@pytest.mark.django_db
+def test_running_twice_creates_nothing_twice(client):
+    run_demo(contacts=50)
+    first = counts()
+    output = run_demo(contacts=50)
+
+    assert counts() == first
+    assert first["Environment"] == 2
+    assert first["OfferSpace"] >= 3
+    assert first["OfferCategory"] >= 5
+    assert first["Offer"] >= 20
+    assert first["TypologyRule"] >= 3
+    assert first["Contact"] == 50
+    assert first["HomePage"] == 1
+    assert first["User"] == 4
+    assert "offers: 0 created" in output
+
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert client.login(username="admin", password="admin")
+
+    home = HomePage.objects.get()
+    assert home.live and home.title == "Interaction demo"
+    assert Site.objects.get(is_default_site=True).root_page_id == home.pk
+    client.logout()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Interaction demo" in response.content
+    # The sidebar falls back to the visitors' space for an anonymous visitor.
+    assert b'data-space="visitor-sidebar"' in response.content
+
+
+@pytest.mark.django_db
+def test_more_contacts_adds_only_the_missing_ones():
+    run_demo(contacts=10)
+    emails = set(Contact.objects.values_list("email", flat=True))
+    run_demo(contacts=25)
+
+    assert Contact.objects.count() == 25
+    assert emails <= set(Contact.objects.values_list("email", flat=True))
+
+
+@pytest.mark.django_db
+def test_default_run_seeds_a_live_and_valid_catalogue():
+    output = run_demo()
+
+    assert Contact.objects.filter(email__endswith="@example.com").count() == 1000
+    assert len(set(Contact.objects.values_list("email", flat=True))) == 1000
+    assert "http://127.0.0.1:8000/admin/" in output
+    for username in ("admin", "manager", "approver", "delivery"):
+        assert f"{username} / {username}" in output
+
+    customers = Environment.objects.get(code="customers")
+    visitors = Environment.objects.get(code="visitors")
+    assert customers.dimension == "home.contact"
+    assert visitors.is_anonymous
+
+    offers = Offer.objects.all()
+    assert offers.count() >= 20
+    for offer in offers:
+        assert offer.live and not offer.has_unpublished_changes, offer.code
+        assert offer.spaces.exists(), offer.code
+        assert offer.title and offer.destination_url.startswith("https://")
+        assert offer.text_content and offer.html_content
+        assert 1 <= offer.weights.count() <= 2
+        offer.full_clean()
+        for weight in offer.weights.all():
+            weight.full_clean()
+        assert not offer.publishing_errors()
+    assert offers.exclude(target_filter=None).count() >= 5
+    assert OfferWeight.objects.filter(value__contains="age").exists()
+
+    for model in (OfferSpace, OfferCategory):
+        assert not model.objects.filter(live=False).exists()
+        assert not model.objects.filter(has_unpublished_changes=True).exists()
+    channels = set(OfferSpace.objects.values_list("channel", flat=True))
+    assert {"web", "email"} <= channels
+    hero = OfferSpace.objects.get(code="home-hero")
+    assert hero.max_offers == 1
+    assert hero.fallback_space.environment == visitors
+    assert (
+        "title" in OfferSpace.objects.get(code="newsletter").required_content_fields()
+    )
+
+    premium = OfferCategory.objects.get(environment=customers, code="premium-cards")
+    assert premium.parent.code == "cards"
+    assert OfferCategory.objects.filter(environment=customers, always_include=True)
+    assert OfferCategory.objects.filter(environment=visitors).exists()
+
+    rules = TypologyRule.objects.filter(environment=customers)
+    assert rules.count() >= 3
+    assert rules.filter(global_capping=True, quantity=1000).exists()
+    for rule in TypologyRule.objects.all():
+        rule.full_clean()
+
+
+@pytest.mark.django_db
+def test_logins_and_roles(client, django_user_model):
+    django_user_model.objects.create_superuser("admin", "a@example.com", "secret")
+    run_demo(contacts=0)
+
+    # An existing admin keeps its password.
+    assert not client.login(username="admin", password="admin")
+    assert client.login(username="admin", password="secret")
+    assert client.get("/admin/").status_code == 200
+
+    environments = set(Environment.objects.all())
+    for username, group in (
+        ("manager", OFFER_MANAGERS),
+        ("approver", OFFER_APPROVERS),
+        ("delivery", DELIVERY_MANAGERS),
+    ):
+        user = django_user_model.objects.get(username=username)
+        assert user.groups.filter(name=group).exists()
+        assert set(user.interaction_environments.all()) == environments
+        assert client.login(username=username, password=username)
+        assert client.get("/admin/").status_code == 200
