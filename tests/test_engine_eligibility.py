@@ -721,8 +721,8 @@ def test_count_is_capped_by_the_space_maximum(environment, category, contact):
     result = ask(space, contact, count=10)
     assert codes(result) == ["offer-3", "offer-2"]
     assert dropped(result) == {
-        "offer-1": "beyond the 2 offer(s) asked",
-        "offer-0": "beyond the 2 offer(s) asked",
+        "offer-1": "ranked beyond the 2 offer(s) shown",
+        "offer-0": "ranked beyond the 2 offer(s) shown",
     }
     assert codes(ask(space, contact, count=0)) == []
 

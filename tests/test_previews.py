@@ -96,3 +96,10 @@ def test_offer_preview_has_a_mode_per_space(rf, admin_user, category, environmen
     html = response.rendered_content
     assert "<b>Duo offer</b>" in html
     assert "Mail-Block" not in html
+
+
+def test_space_preview_reports_bad_context_json(admin_client, space):
+    response = admin_client.get(preview_url(space, count=1, context="{nope"))
+
+    assert response.status_code == 200
+    assert "Not valid JSON" in response.content.decode()

@@ -73,7 +73,10 @@ def propose(
         else:
             trace.append(
                 Decision(
-                    offer.code, False, f"beyond the {limit} offer(s) asked", weight
+                    offer.code,
+                    False,
+                    f"ranked beyond the {limit} offer(s) shown",
+                    weight,
                 )
             )
     outcome.trace = trace

@@ -1,8 +1,11 @@
 """Preview a space for a chosen contact: every candidate, its weight, rank, reason."""
 
+import json
+
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
@@ -33,8 +36,11 @@ class SpacePreviewForm(forms.Form):
     date = forms.DateTimeField(
         label=_("Contact date"), required=False, help_text=_("Empty: now.")
     )
-    context = forms.JSONField(
-        label=_("Call context"), required=False, help_text=_('e.g. {"language": "fr"}')
+    context = forms.CharField(
+        label=_("Call context"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_('A JSON object, e.g. {"language": "fr"}'),
     )
 
     def __init__(self, *args, space, **kwargs):
@@ -44,10 +50,16 @@ class SpacePreviewForm(forms.Form):
         )
 
     def clean_context(self):
-        value = self.cleaned_data["context"]
-        if value not in (None, "") and not isinstance(value, dict):
+        text = self.cleaned_data["context"].strip()
+        try:
+            value = json.loads(text) if text else {}
+        except ValueError as error:
+            raise forms.ValidationError(
+                _("Not valid JSON: %(error)s") % {"error": error}
+            ) from None
+        if not isinstance(value, dict):
             raise forms.ValidationError(_("The context is a JSON object."))
-        return value or {}
+        return value
 
 
 class SpacePreviewView(WagtailAdminTemplateMixin, FormView):
@@ -69,6 +81,17 @@ class SpacePreviewView(WagtailAdminTemplateMixin, FormView):
 
     def get_page_title(self):
         return _("Preview of %(space)s") % {"space": self.space.label}
+
+    def get_breadcrumbs_items(self):
+        viewset = OfferSpace.snippet_viewset
+        return self.breadcrumbs_items + [
+            {"url": reverse(viewset.get_url_name("list")), "label": _("Spaces")},
+            {
+                "url": reverse(viewset.get_url_name("edit"), args=[self.space.pk]),
+                "label": self.space.label,
+            },
+            {"url": "", "label": _("Preview for a contact")},
+        ]
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
