@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "interaction.middleware.VisitorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -93,4 +94,9 @@ MEDIA_URL = "/media/"
 
 WAGTAIL_SITE_NAME = "Interaction demo"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
+# Maps a request to the contact offers are proposed to. The demo's reads
+# ?contact=<id> (remembered in the session): anyone can pose as any contact,
+# so never use it on a real site.
+INTERACTION_CONTACT_RESOLVER = "home.contacts.contact_from_request"
+# INTERACTION_VISITOR_COOKIE = "interaction_visitor"  # the default
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}

@@ -1,6 +1,9 @@
 from django.db import models
-from wagtail.fields import RichTextField
+from wagtail.blocks import RichTextBlock
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
+
+from interaction.blocks import OfferBlock, OfferSpaceBlock
 
 
 class LoyaltyTier(models.TextChoices):
@@ -30,7 +33,29 @@ class Contact(models.Model):
         return f"{self.first_name} {self.last_name} <{self.email}>"
 
 
+def body_field():
+    """A page body where editors place offer spaces and chosen offers."""
+    return StreamField(
+        [
+            ("offer_space", OfferSpaceBlock()),
+            ("offer", OfferBlock()),
+            ("paragraph", RichTextBlock()),
+        ],
+        blank=True,
+    )
+
+
 class HomePage(Page):
     intro = RichTextField(blank=True)
+    body = body_field()
 
-    content_panels = Page.content_panels + ["intro"]
+    content_panels = Page.content_panels + ["intro", "body"]
+
+
+class LandingPage(Page):
+    """A campaign landing page: free body with offers."""
+
+    intro = RichTextField(blank=True)
+    body = body_field()
+
+    content_panels = Page.content_panels + ["intro", "body"]

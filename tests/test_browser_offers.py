@@ -1,0 +1,141 @@
+"""In a real browser: offers from the template tag and from offers.js, tracked."""
+
+import os
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from interaction.models import Environment, Proposition
+from tests.conftest import make_category, make_offer, make_space
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("INTERACTION_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # the test makes between browser steps are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def _site_root(title):
+    """A HomePage as the default site's root (the database may have been flushed)."""
+    from home.models import HomePage
+    from wagtail.models import Locale, Page, Site
+
+    Locale.objects.get_or_create(language_code="en")
+    root = Page.get_first_root_node() or Page.add_root(
+        instance=Page(title="Root", slug="root")
+    )
+    home = root.add_child(instance=HomePage(title=title, slug="offers-home"))
+    Site.objects.all().delete()
+    Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
+    return home
+
+
+def _poll(query, tries=50):
+    for _ in range(tries):
+        if query():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
+    from django.apps import apps
+
+    from interaction.roles import sync_roles
+
+    # A transactional test may run after another one flushed the database.
+    sync_roles(apps)
+    visitors = Environment.objects.create(code="visitors", label="Visitors")
+    promos = make_category(visitors, "promos")
+    hero = make_space(visitors, "home-hero")
+    sidebar = make_space(visitors, "home-sidebar")
+    base_url = live_server.url
+    make_offer(
+        promos,
+        "hero-offer",
+        spaces=[hero],
+        title="Hero offer",
+        destination_url=f"{base_url}/?from=hero",
+    )
+    make_offer(promos, "side-offer", spaces=[sidebar], title="Side offer")
+    _site_root("Offers home")
+
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base_url}/")
+
+    from_js = page.locator('[data-offer-space="home-hero"] [data-proposition]')
+    from_tag = page.locator(".interaction-space [data-proposition]")
+    expect(from_js).to_have_count(1)
+    expect(from_js).to_contain_text("Hero offer")
+    expect(from_tag).to_have_count(1)
+    expect(from_tag).to_contain_text("Side offer")
+
+    # One visitor for both: the middleware's cookie, sent by offers.js too.
+    visitor = {c["name"]: c["value"] for c in page.context.cookies()}[
+        "interaction_visitor"
+    ]
+    hero_prop = Proposition.objects.get(offer_code="hero-offer")
+    side_prop = Proposition.objects.get(offer_code="side-offer")
+    assert hero_prop.visitor_id == side_prop.visitor_id == visitor
+    assert from_js.get_attribute("data-proposition") == str(hero_prop.pk)
+    assert from_tag.get_attribute("data-proposition") == str(side_prop.pk)
+
+    def status(pk):
+        return Proposition.objects.get(pk=pk).status
+
+    assert _poll(lambda: status(hero_prop.pk) == "presented"), status(hero_prop.pk)
+    assert _poll(lambda: status(side_prop.pk) == "presented"), status(side_prop.pk)
+
+    # A click that leaves the page: the beacon still records the acceptance.
+    from_js.get_by_role("link", name="Hero offer").click()
+    page.wait_for_url(f"{base_url}/?from=hero")
+    assert _poll(lambda: status(hero_prop.pk) == "accepted"), status(hero_prop.pk)
+    assert status(side_prop.pk) == "presented"
+
+    from_tag = page.locator(".interaction-space [data-proposition]")
+    expect(from_tag).to_have_count(1)
+    side_again = int(from_tag.get_attribute("data-proposition"))
+    from_tag.click()
+    assert _poll(lambda: status(side_again) == "accepted"), status(side_again)
+
+    # A space the API does not know: the element stays empty, nothing thrown.
+    page.evaluate(
+        """() => {
+            const div = document.createElement("div");
+            div.id = "unknown";
+            div.dataset.offerSpace = "no-such-space";
+            document.body.appendChild(div);
+            return window.InteractionOffers.start();
+        }"""
+    )
+    assert page.locator("#unknown").inner_html() == ""
+    assert errors == []

@@ -1,0 +1,198 @@
+"""``{% offer_space %}``, the contact resolver setting and the visitor cookie."""
+
+import logging
+import re
+
+import pytest
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
+from django.template import Context, Template, TemplateSyntaxError
+from home.contacts import contact_from_request
+from home.models import Contact
+
+from interaction.middleware import VisitorMiddleware
+from interaction.models import Proposition
+from interaction.requests import propose_for_request
+from interaction.tracking import token_matches
+from tests.conftest import make_category, make_offer, make_space
+
+RESOLVER = "tests.test_templatetag.contact_from_header"
+
+
+def contact_from_header(request):
+    return request.headers.get("X-Contact")
+
+
+@pytest.fixture
+def contact(db):
+    return Contact.objects.create(
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        age=36,
+        country="GB",
+        signup_date="2024-01-01",
+    )
+
+
+@pytest.fixture
+def resolver(settings):
+    settings.INTERACTION_CONTACT_RESOLVER = RESOLVER
+
+
+def render(source, request):
+    return Template("{% load interaction %}" + source).render(
+        Context({"request": request})
+    )
+
+
+def test_tag_renders_offers_for_the_resolved_contact(
+    rf, resolver, contact, space, offer
+):
+    request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+    html = render('{% offer_space "home-banner" count=2 %}', request)
+
+    proposition = Proposition.objects.get()
+    assert proposition.contact_ref == str(contact.pk)
+    assert proposition.offer_id == offer.pk
+    assert f'data-interaction="{proposition.interaction_id}"' in html
+    assert 'class="interaction-space"' in html
+    assert "Gold card" in html
+    assert f'data-proposition="{proposition.pk}"' in html
+    token = re.search(r'data-token="([^"]+)"', html).group(1)
+    assert token_matches(token, proposition.pk)
+
+
+def test_tag_options_scope_the_offers(rf, resolver, contact, environment, space):
+    cards = make_category(environment, "cards")
+    loans = make_category(environment, "loans")
+    make_offer(cards, "gold-card", spaces=[space], title="Gold card")
+    make_offer(loans, "cheap-loan", spaces=[space], title="Cheap loan")
+    request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+
+    html = render('{% offer_space "home-banner" count=3 category="loans" %}', request)
+    assert "Cheap loan" in html and "Gold card" not in html
+    html = render('{% offer_space "home-banner" count=1 themes="" %}', request)
+    assert html.count("data-proposition=") == 1
+
+
+def test_identified_space_without_contact_renders_nothing(rf, resolver, offer):
+    assert render('{% offer_space "home-banner" %}', rf.get("/")).strip() == ""
+    assert not Proposition.objects.exists()
+
+
+def test_as_form_assigns_the_propositions(rf, resolver, contact, offer):
+    request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+    html = render(
+        '{% offer_space "home-banner" as offers %}'
+        "{% for p in offers %}<b{% proposition_attrs p %}>{{ p.offer.code }}"
+        "#{{ p.rank }}</b>{% empty %}none{% endfor %}",
+        request,
+    )
+    proposition = Proposition.objects.get()
+    assert html.startswith(f'<b data-proposition="{proposition.pk}" data-token="')
+    assert html.endswith(">gold-card#1</b>")
+    assert "interaction-space" not in html
+
+
+def test_unknown_or_draft_space_renders_nothing(
+    rf, resolver, contact, environment, caplog
+):
+    make_space(environment, "draft-space", live=False)
+    request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+    with caplog.at_level(logging.WARNING, logger="interaction.requests"):
+        assert render('{% offer_space "nowhere" %}', request) == ""
+        assert (
+            render('{% offer_space "draft-space" as x %}{{ x|length }}', request) == "0"
+        )
+    assert "nowhere" in caplog.text
+
+
+def test_batch_only_space_renders_nothing(rf, resolver, contact, environment):
+    make_space(environment, "mailing", unitary_enabled=False)
+    request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+    assert render('{% offer_space "mailing" %}', request) == ""
+
+
+def test_bad_tag_syntax_is_reported():
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load interaction %}{% offer_space %}")
+    with pytest.raises(TemplateSyntaxError):
+        Template('{% load interaction %}{% offer_space "x" colour="red" %}')
+
+
+def test_anonymous_space_uses_the_visitor_cookie(rf, anonymous_environment):
+    promos = make_category(anonymous_environment, "promos")
+    visitors = make_space(anonymous_environment, "visitor-hero")
+    make_offer(promos, "welcome", spaces=[visitors], title="Welcome")
+    seen = {}
+
+    def view(request):
+        seen["html"] = render('{% offer_space "visitor-hero" %}', request)
+        return HttpResponse(seen["html"])
+
+    response = VisitorMiddleware(view)(rf.get("/"))
+    visitor = response.cookies["interaction_visitor"].value
+    assert "Welcome" in seen["html"]
+    assert Proposition.objects.get().visitor_id == visitor
+
+
+def test_visitor_cookie_is_set_once_then_reused(rf, settings):
+    settings.INTERACTION_VISITOR_COOKIE = "vid"
+    seen = []
+
+    def view(request):
+        seen.append(request.interaction_visitor)
+        return HttpResponse("ok")
+
+    middleware = VisitorMiddleware(view)
+    first = middleware(rf.get("/"))
+    cookie = first.cookies["vid"]
+    assert re.fullmatch(r"[0-9a-f]{32}", cookie.value)
+    assert cookie["max-age"] == 365 * 24 * 60 * 60
+    assert cookie["samesite"] == "Lax"
+    assert not cookie["httponly"]  # offers.js reads it
+
+    again = rf.get("/")
+    again.COOKIES["vid"] = cookie.value
+    second = middleware(again)
+    assert "vid" not in second.cookies
+    assert seen == [cookie.value, cookie.value]
+
+    forged = rf.get("/")
+    forged.COOKIES["vid"] = "<script>"
+    third = middleware(forged)
+    assert third.cookies["vid"].value != "<script>"
+    assert seen[-1] == third.cookies["vid"].value
+
+
+def test_visitor_cookie_through_the_site(client, db):
+    first = client.get("/admin/login/")
+    visitor = first.cookies["interaction_visitor"].value
+    second = client.get("/admin/login/")
+    assert "interaction_visitor" not in second.cookies
+    assert client.cookies["interaction_visitor"].value == visitor
+
+
+def test_no_resolver_means_no_contact(rf, settings, contact, offer):
+    settings.INTERACTION_CONTACT_RESOLVER = None
+    request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+    result = propose_for_request(request, "home-banner")
+    assert result.propositions == []
+    assert "No contact" in result.reason
+
+
+def test_demo_resolver_reads_the_query_then_the_session(rf):
+    def with_session(request):
+        SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+        return request
+
+    request = with_session(rf.get("/", {"contact": "42"}))
+    assert contact_from_request(request) == "42"
+    later = rf.get("/")
+    later.session = request.session
+    assert contact_from_request(later) == "42"
+    cleared = rf.get("/", {"contact": ""})
+    cleared.session = request.session
+    assert contact_from_request(cleared) is None
+    assert contact_from_request(later) is None
