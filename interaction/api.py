@@ -215,6 +215,7 @@ def propose(request, payload: ProposeIn):
         context=payload.context,
         date=date,
         seed=payload.seed,
+        explain=False,
     )
     try:
         result = services.propose(call, store=payload.store)

@@ -27,9 +27,18 @@ class OfferForm(EnvironmentScopedForm):
     def clean(self):
         cleaned_data = super().clean()
         category = cleaned_data.get("category")
+        spaces = cleaned_data.get("spaces")
         if category is not None:
             self._check_weights(category.environment)
-        spaces = cleaned_data.get("spaces")
+            foreign = [
+                s for s in spaces or () if s.environment_id != category.environment_id
+            ]
+            if foreign:
+                self.add_error(
+                    "spaces",
+                    _("These spaces belong to another environment: %(spaces)s.")
+                    % {"spaces": ", ".join(space.label for space in foreign)},
+                )
         if spaces and not self.is_deferred_validation:
             errors = self.instance.publishing_errors(spaces, value_of=cleaned_data.get)
             if errors:

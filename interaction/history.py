@@ -24,11 +24,15 @@ class DatabaseHistory:
         until: datetime.datetime,
     ) -> Sequence[HistoryRow]:
         who = {"visitor_id": contact_key} if visitor else {"contact_ref": contact_key}
-        rows = Proposition.objects.filter(
-            environment_id=environment_id,
-            event_date__range=(since, until),
-            **who,
-        ).values_list("offer_id", "category_id", "channel", "status", "event_date")
+        rows = (
+            Proposition.objects.filter(
+                environment_id=environment_id,
+                event_date__range=(since, until),
+                **who,
+            )
+            .order_by()
+            .values_list("offer_id", "category_id", "channel", "status", "event_date")
+        )
         return [HistoryRow(*row) for row in rows]
 
     def offer_counts(
@@ -65,13 +69,14 @@ class ContactDirectory:
     ):
         model, names = self.dimensions[environment_id]
         try:
-            row = (
+            rows = list(
                 model._default_manager.filter(**dict(zip(fields, values, strict=True)))
-                .values("pk", *names)
-                .first()
+                .order_by()
+                .values("pk", *names)[:1]
             )
         except (ValueError, TypeError, ValidationError):
             return None
-        if row is None:
+        if not rows:
             return None
+        row = rows[0]
         return str(row.pop("pk")), row

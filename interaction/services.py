@@ -19,7 +19,7 @@ from wagtail.rich_text import expand_db_html
 
 from .engine import core
 from .engine.call import Call, Decision, Outcome, Proposal
-from .engine.catalogue import Catalogue
+from .engine.catalogue import Catalogue, index_by_space
 from .engine.typology import applicable_rules
 from .history import ContactDirectory, DatabaseHistory
 from .models import Offer, Proposition
@@ -106,23 +106,26 @@ def _only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:
     offers replaces arbitration.
     """
     limit = max(1, len(offer_ids))
+    environments = {
+        env_id: dataclasses.replace(
+            environment,
+            offers=tuple(
+                dataclasses.replace(offer, always_include=True)
+                for offer in environment.offers
+                if offer.id in offer_ids
+            ),
+        )
+        for env_id, environment in catalogue.environments.items()
+    }
+    spaces = {
+        code: dataclasses.replace(space, max_offers=max(space.max_offers, limit))
+        for code, space in catalogue.spaces.items()
+    }
     return dataclasses.replace(
         catalogue,
-        environments={
-            env_id: dataclasses.replace(
-                environment,
-                offers=tuple(
-                    dataclasses.replace(offer, always_include=True)
-                    for offer in environment.offers
-                    if offer.id in offer_ids
-                ),
-            )
-            for env_id, environment in catalogue.environments.items()
-        },
-        spaces={
-            code: dataclasses.replace(space, max_offers=max(space.max_offers, limit))
-            for code, space in catalogue.spaces.items()
-        },
+        environments=environments,
+        spaces=spaces,
+        offers_by_space=index_by_space(environments, spaces),
     )
 
 

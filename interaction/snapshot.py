@@ -25,6 +25,8 @@ from .engine.catalogue import (
     Multiplier,
     WeightRow,
     Window,
+    index_by_space,
+    intersect,
 )
 from .engine.predicates import compile_predicate
 from .formulas import compile_formula
@@ -129,29 +131,30 @@ def build_snapshot(version: str = "") -> Snapshot:
             _compile_rule(rule, compiled_offers[rule.environment_id], categories, kinds)
         )
 
+    compiled_environments = {
+        env_id: EnvironmentCatalogue(
+            id=env_id,
+            code=env.code,
+            anonymous=env.is_anonymous,
+            offers=tuple(sorted(compiled_offers[env_id], key=lambda o: o.id)),
+            rules=tuple(rules[env_id]),
+            categories_by_code={
+                c.code: c.pk for c in categories.values() if c.environment_id == env_id
+            },
+            max_period=max(
+                (rule.period for rule in rules[env_id]),
+                default=datetime.timedelta(0),
+            ),
+        )
+        for env_id, env in environments.items()
+    }
+    compiled_spaces = {
+        code: _compile_space(space, categories) for code, space in spaces.items()
+    }
     catalogue = Catalogue(
-        environments={
-            env_id: EnvironmentCatalogue(
-                id=env_id,
-                code=env.code,
-                anonymous=env.is_anonymous,
-                offers=tuple(sorted(compiled_offers[env_id], key=lambda o: o.id)),
-                rules=tuple(rules[env_id]),
-                categories_by_code={
-                    c.code: c.pk
-                    for c in categories.values()
-                    if c.environment_id == env_id
-                },
-                max_period=max(
-                    (rule.period for rule in rules[env_id]),
-                    default=datetime.timedelta(0),
-                ),
-            )
-            for env_id, env in environments.items()
-        },
-        spaces={
-            code: _compile_space(space, categories) for code, space in spaces.items()
-        },
+        environments=compiled_environments,
+        spaces=compiled_spaces,
+        offers_by_space=index_by_space(compiled_environments, compiled_spaces),
         version=version,
     )
     dimensions = {
@@ -215,8 +218,10 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
         incomplete_space_ids=frozenset(
             space.pk for space in offer.missing_content(live_spaces)
         ),
-        windows=(_window(offer.start_date, offer.end_date),)
-        + tuple(_window(c.start_date, c.end_date) for c in chain),
+        window=intersect(
+            [_window(offer.start_date, offer.end_date)]
+            + [_window(c.start_date, c.end_date) for c in chain]
+        ),
         filters=tuple(filters),
         weight_rows=tuple(
             WeightRow(

@@ -688,3 +688,20 @@ def test_admin_space_form_saves_a_valid_space(admin_client, environment):
     assert OfferSpace.objects.get(code="sidebar").html_template == (
         "<p>{{ offer.title }}</p>"
     )
+
+
+def test_admin_offer_form_refuses_spaces_of_another_environment(
+    admin_client, offer, other_environment
+):
+    from .conftest import make_space
+    from .test_permissions import admin_form_data, url
+
+    foreign = make_space(other_environment, "partner-banner")
+    edit_url = url(Offer, "edit", offer)
+    data = admin_form_data(admin_client, edit_url, spaces=[str(foreign.pk)])
+
+    response = admin_client.post(edit_url, data)
+
+    assert response.status_code == 200
+    assert "belong to another environment: Partner-Banner" in response.content.decode()
+    assert list(Offer.objects.get(pk=offer.pk).spaces.all()) != [foreign]

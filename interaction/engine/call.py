@@ -36,6 +36,9 @@ class Call:
     date: datetime.datetime | None = None
     seed: int | None = None
     inbound: bool = True
+    #: Record why each candidate was kept or dropped (previews); the API and
+    #: pages turn it off.
+    explain: bool = True
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,9 @@ class CompiledOffer:
     space_ids: frozenset[int]
     #: Space ids whose required content fields this offer leaves empty.
     incomplete_space_ids: frozenset[int]
-    #: The offer's dates and every ancestor category's dates.
-    windows: tuple[Window, ...]
+    #: The intersection of the offer's and every ancestor category's dates;
+    #: ``None`` when none of them is dated.
+    window: Window | None
     #: Environment, ancestor categories' and the offer's target filters.
     filters: tuple[tuple[str, Predicate], ...]
     weight_rows: tuple[WeightRow, ...]
@@ -118,4 +119,34 @@ class EnvironmentCatalogue:
 class Catalogue:
     environments: Mapping[int, EnvironmentCatalogue]
     spaces: Mapping[str, CompiledSpace]
+    #: Space id -> the offers of the space's environment published on it, by id:
+    #: a call only looks at its space's offers, however large the catalogue.
+    offers_by_space: Mapping[int, tuple[CompiledOffer, ...]] = field(
+        default_factory=dict
+    )
     version: str = ""
+
+
+def index_by_space(
+    environments: Mapping[int, EnvironmentCatalogue],
+    spaces: Mapping[str, CompiledSpace],
+) -> dict[int, tuple[CompiledOffer, ...]]:
+    """Each space's offers (those of its environment published on it), by id."""
+    return {
+        space.id: tuple(
+            offer
+            for offer in environments[space.environment_id].offers
+            if space.id in offer.space_ids
+        )
+        for space in spaces.values()
+        if space.environment_id in environments
+    }
+
+
+def intersect(windows: list[Window]) -> Window | None:
+    """The window inside every one of ``windows``; ``None`` if none is dated."""
+    starts = [w.start for w in windows if w.start is not None]
+    ends = [w.end for w in windows if w.end is not None]
+    if not starts and not ends:
+        return None
+    return Window(max(starts, default=None), min(ends, default=None))

@@ -51,35 +51,33 @@ def propose(
     for name, value in call.context.items():
         values[f"context.{name}"] = value
 
-    candidates, trace = _eligible(environment, space, call, values, date)
+    offers = catalogue.offers_by_space.get(space.id, ())
+    candidates, trace = _eligible(environment, offers, space, call, values, date)
     excluded = excluded_offers(
         environment, space, candidates, outcome, values, date, history
     )
     kept = []
     for offer, weight in candidates:
         if offer.id in excluded:
-            trace.append(Decision(offer.code, False, excluded[offer.id], weight))
+            if call.explain:
+                trace.append(Decision(offer.code, False, excluded[offer.id], weight))
         else:
             kept.append((offer, weight))
 
+    # Candidates come in offer id order, so a seed gives the same tie order.
     rng = random.Random(call.seed)
-    kept.sort(key=lambda item: item[0].id)
     ranked = sorted(kept, key=lambda item: (-item[1], rng.random()))
     limit = max(0, min(call.count, space.max_offers))
-    for index, (offer, weight) in enumerate(ranked):
-        if index < limit:
-            outcome.proposals.append(Proposal(offer, index + 1, weight))
-            trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
-        else:
-            trace.append(
-                Decision(
-                    offer.code,
-                    False,
-                    f"ranked beyond the {limit} offer(s) shown",
-                    weight,
-                )
-            )
-    outcome.trace = trace
+    for index, (offer, weight) in enumerate(ranked[:limit]):
+        outcome.proposals.append(Proposal(offer, index + 1, weight))
+    if call.explain:
+        for index, (offer, weight) in enumerate(ranked):
+            if index < limit:
+                trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
+            else:
+                reason = f"ranked beyond the {limit} offer(s) shown"
+                trace.append(Decision(offer.code, False, reason, weight))
+        outcome.trace = trace
     return outcome
 
 
@@ -124,6 +122,7 @@ def _in_scope(
 
 def _eligible(
     environment: EnvironmentCatalogue,
+    offers: tuple[CompiledOffer, ...],
     space: CompiledSpace,
     call: Call,
     values: Mapping[str, Any],
@@ -132,9 +131,8 @@ def _eligible(
     category_id, themes = _in_scope(environment, space, call)
     today = date.date()
     candidates, trace = [], []
-    for offer in environment.offers:
-        if space.id not in offer.space_ids:
-            continue
+    explain = call.explain
+    for offer in offers:
         in_scope = (
             offer.always_include
             or (category_id is None and not themes)
@@ -145,11 +143,14 @@ def _eligible(
             continue
         reason = _ineligibility(offer, space, values, date, today)
         if reason:
-            trace.append(Decision(offer.code, False, reason))
+            if explain:
+                trace.append(Decision(offer.code, False, reason))
             continue
         weight = _weight(offer, space, values, date, today)
         if weight <= 0:
-            trace.append(Decision(offer.code, False, f"weight {weight:g} ≤ 0", weight))
+            if explain:
+                reason = f"weight {weight:g} ≤ 0"
+                trace.append(Decision(offer.code, False, reason, weight))
             continue
         candidates.append((offer, weight))
     return candidates, trace
@@ -164,7 +165,7 @@ def _ineligibility(
 ) -> str:
     if offer.blocked:
         return offer.blocked
-    if not all(window.contains(date) for window in offer.windows):
+    if offer.window is not None and not offer.window.contains(date):
         return "outside the dates of the offer or of a category above it"
     for label, predicate in offer.filters:
         if not predicate(values, today):
