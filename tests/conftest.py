@@ -1,8 +1,13 @@
 """Shared fixtures: one identified and one anonymous environment, role users."""
 
+import datetime
+import os
+import shutil
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from home.models import Contact
 
 from interaction.models import Environment, Offer, OfferCategory, OfferSpace
 from interaction.roles import (
@@ -109,3 +114,47 @@ def role_user(django_user_model, environment):
         return django_user_model.objects.get(pk=user.pk)
 
     return make
+
+
+@pytest.fixture
+def contact(db):
+    return Contact.objects.create(
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        age=36,
+        country="GB",
+        signup_date=datetime.date(2024, 1, 1),
+    )
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium driven by Playwright; skipped without it, unless CI."""
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("INTERACTION_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # the test makes between browser steps are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from django.core import signing
-from home.models import Contact
 
 from interaction.models import Proposition, SpaceContentField
 from interaction.models.space import PropositionStatus
@@ -31,18 +30,6 @@ def error_fields(response):
     assert response.status_code == 422, response.content
     assert response["Content-Type"].startswith("application/json")
     return {error["loc"][-1] for error in response.json()["detail"]}
-
-
-@pytest.fixture
-def contact(db):
-    return Contact.objects.create(
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-        age=36,
-        country="GB",
-        signup_date=datetime.date(2024, 1, 1),
-    )
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.template import Context, Template
 from django.utils import timezone
-from home.models import Contact, HomePage
+from home.models import HomePage
 
 from interaction.models import OfferWeight, Proposition
 from tests.conftest import make_category, make_offer, make_space
@@ -18,18 +18,6 @@ def contact_from_header(request):
 @pytest.fixture(autouse=True)
 def resolver(settings):
     settings.INTERACTION_CONTACT_RESOLVER = "tests.test_blocks.contact_from_header"
-
-
-@pytest.fixture
-def contact(db):
-    return Contact.objects.create(
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-        age=36,
-        country="GB",
-        signup_date="2024-01-01",
-    )
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """In a real browser: an offer manager submits an offer, an approver approves it."""
 
-import os
 import re
-import shutil
 
 import pytest
 from django.contrib.auth.models import Group
@@ -12,36 +10,6 @@ from playwright.sync_api import expect
 from interaction.models import Offer
 from interaction.roles import OFFER_APPROVERS, OFFER_MANAGERS
 from tests.conftest import make_category, make_space
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("INTERACTION_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # the test makes between browser steps are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def _user(django_user_model, username, group_name, environment):

@@ -1,24 +1,8 @@
 """Previews: an offer in each of its spaces; a space for a chosen contact."""
 
-import datetime
-
-import pytest
 from django.urls import reverse
-from home.models import Contact
 
 from .conftest import make_offer, make_space
-
-
-@pytest.fixture
-def contact(db):
-    return Contact.objects.create(
-        email="ann@example.com",
-        first_name="Ann",
-        last_name="Martin",
-        age=34,
-        country="FR",
-        signup_date=datetime.date(2025, 1, 1),
-    )
 
 
 def preview_url(space, **params):

@@ -8,7 +8,6 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse
 from django.template import Context, Template, TemplateSyntaxError
 from home.contacts import contact_from_request
-from home.models import Contact
 
 from interaction.middleware import VisitorMiddleware
 from interaction.models import Proposition
@@ -21,18 +20,6 @@ RESOLVER = "tests.test_templatetag.contact_from_header"
 
 def contact_from_header(request):
     return request.headers.get("X-Contact")
-
-
-@pytest.fixture
-def contact(db):
-    return Contact.objects.create(
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-        age=36,
-        country="GB",
-        signup_date="2024-01-01",
-    )
 
 
 @pytest.fixture
