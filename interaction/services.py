@@ -176,9 +176,7 @@ def _store(snapshot: Snapshot, outcome: Outcome, interaction_id, campaign, call:
     """
     space = outcome.space
     environment = snapshot.catalogue.environments[space.environment_id]
-    values: dict[str, Any] = dict(outcome.attributes)
-    for name, value in call.context.items():
-        values[f"context.{name}"] = value
+    values = core.call_values(outcome.attributes, call.context)
     caps = [
         rule
         for rule in applicable_rules(environment, space, values, outcome.date.date())

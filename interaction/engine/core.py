@@ -47,10 +47,7 @@ def propose(
     space = outcome.space
     environment = catalogue.environments[space.environment_id]
 
-    values: dict[str, Any] = dict(outcome.attributes)
-    for name, value in call.context.items():
-        values[f"context.{name}"] = value
-
+    values = call_values(outcome.attributes, call.context)
     offers = catalogue.offers_by_space.get(space.id, ())
     candidates, trace = _eligible(environment, offers, space, call, values, date)
     excluded = excluded_offers(
@@ -79,6 +76,16 @@ def propose(
                 trace.append(Decision(offer.code, False, reason, weight))
         outcome.trace = trace
     return outcome
+
+
+def call_values(
+    attributes: Mapping[str, Any], context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What conditions and formulas read: contact fields and ``context.<name>``."""
+    values = dict(attributes)
+    for name, value in context.items():
+        values[f"context.{name}"] = value
+    return values
 
 
 def _identify(
