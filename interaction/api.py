@@ -4,7 +4,8 @@ Mounted by :mod:`interaction.urls` under ``api/interaction/v1/``:
 
 - ``POST propose``: offers for a contact or visitor in a space (open to
   anonymous callers: it reads the live catalogue only, and writes only the
-  propositions it makes);
+  propositions it makes); ``POST propose/batch``: several such calls in one
+  request (what the JS client sends for a page);
 - ``POST propositions/{id}/status``: a proposition's new status, authorised
   by the signed ``token`` the propose response gave for that proposition;
 - ``GET t/{signed}``: a tracked link, records acceptance then redirects.
@@ -41,6 +42,7 @@ from .tracking import (
 )
 
 MAX_COUNT = 100
+MAX_BATCH = 20
 MAX_ID = 2**63 - 1
 
 
@@ -202,6 +204,49 @@ class StatusOut(Schema):
 )
 def propose(request, payload: ProposeIn):
     """The best offers of a space for one contact or visitor, rendered."""
+    try:
+        return Status(200, _propose(request, payload))
+    except UnknownSpace as error:
+        return Status(404, {"detail": str(error)})
+    except SpaceNotUnitary as error:
+        return Status(409, {"detail": str(error)})
+
+
+class ProposeBatchIn(Schema):
+    calls: list[ProposeIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ProposeBatchItem(Schema):
+    status: int = Field(description="What /propose would have answered: 200, 404, 409.")
+    result: ProposeOut | None = None
+    detail: str | None = None
+
+
+class ProposeBatchOut(Schema):
+    results: list[ProposeBatchItem]
+
+
+@api.post(
+    "/propose/batch",
+    response={200: ProposeBatchOut, 422: ValidationErrors},
+    summary="Propose offers for several spaces at once",
+    url_name="propose_batch",
+)
+def propose_batch(request, payload: ProposeBatchIn):
+    """Every space of a page in one request; each call is answered in order, and
+    one unknown or batch-only space does not fail the others."""
+    results = []
+    for call in payload.calls:
+        try:
+            results.append({"status": 200, "result": _propose(request, call)})
+        except UnknownSpace as error:
+            results.append({"status": 404, "detail": str(error)})
+        except SpaceNotUnitary as error:
+            results.append({"status": 409, "detail": str(error)})
+    return {"results": results}
+
+
+def _propose(request, payload: ProposeIn) -> dict:
     date = payload.date
     if date is not None and timezone.is_naive(date):
         date = timezone.make_aware(date, datetime.UTC)
@@ -217,22 +262,14 @@ def propose(request, payload: ProposeIn):
         seed=payload.seed,
         explain=False,
     )
-    try:
-        result = services.propose(call, store=payload.store)
-    except UnknownSpace as error:
-        return Status(404, {"detail": str(error)})
-    except SpaceNotUnitary as error:
-        return Status(409, {"detail": str(error)})
-    return Status(
-        200,
-        {
-            "interaction": result.interaction_id,
-            "identified": result.identified,
-            "space": result.space_code,
-            "propositions": [_proposition(request, p) for p in result.propositions],
-            "reason": result.reason or None,
-        },
-    )
+    result = services.propose(call, store=payload.store)
+    return {
+        "interaction": result.interaction_id,
+        "identified": result.identified,
+        "space": result.space_code,
+        "propositions": [_proposition(request, p) for p in result.propositions],
+        "reason": result.reason or None,
+    }
 
 
 def _proposition(request, rendered: services.RenderedProposition) -> dict:

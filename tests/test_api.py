@@ -448,3 +448,35 @@ def test_a_late_presented_does_not_undo_an_accepted(client, proposed):
     assert set_status("accepted") == "accepted"
     assert set_status("presented") == "accepted"
     assert set_status("rejected") == "rejected"
+
+
+def test_batch_answers_each_call_in_order(client, banner, contact, visitor_space):
+    response = post(
+        client,
+        "/api/interaction/v1/propose/batch",
+        {
+            "calls": [
+                {"space": "home-banner", "contact": contact.pk, "count": 2},
+                {"space": "no-such-space"},
+                {"space": visitor_space.code, "visitor": "v-1"},
+            ]
+        },
+    )
+
+    assert response.status_code == 200
+    first, unknown, anonymous = response.json()["results"]
+    assert first["status"] == 200
+    assert first["result"]["identified"] is True
+    assert len(first["result"]["propositions"]) == 2
+    assert unknown == {"status": 404, "result": None, "detail": unknown["detail"]}
+    assert "no-such-space" in unknown["detail"]
+    assert anonymous["status"] == 200
+    assert anonymous["result"]["space"] == visitor_space.code
+
+
+@pytest.mark.parametrize("calls", [[], [{"space": "x"}] * 21, [{"count": 1}]])
+def test_batch_of_bad_size_or_calls_is_422(client, banner, calls):
+    response = post(client, "/api/interaction/v1/propose/batch", {"calls": calls})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "payload", "calls"]

@@ -56,8 +56,12 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     _site_root("Offers home")
 
     page = browser.new_page()
-    errors = []
+    errors, propose_requests = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "request",
+        lambda request: "/propose" in request.url and propose_requests.append(request),
+    )
     page.goto(f"{base_url}/")
 
     from_js = page.locator('[data-offer-space="home-hero"] [data-proposition]')
@@ -66,6 +70,9 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     expect(from_js).to_contain_text("Hero offer")
     expect(from_tag).to_have_count(1)
     expect(from_tag).to_contain_text("Side offer")
+    assert [r.url for r in propose_requests] == [
+        f"{base_url}/api/interaction/v1/propose/batch"
+    ]
 
     # One visitor for both: the middleware's cookie, sent by offers.js too.
     visitor = {c["name"]: c["value"] for c in page.context.cookies()}[

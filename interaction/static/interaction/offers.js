@@ -2,8 +2,8 @@
  * <script src="/static/interaction/offers.js" data-api="/api/interaction/v1/" defer>
  * <div data-offer-space="home-hero" data-count="1" data-category="cards"
  *      data-themes="travel,cars" data-contact="42"></div>
- * Elements asking a space with the same options share one API call (one space
- * per call; all calls start at once) and never repeat an offer. Every
+ * One request per page (POST propose/batch, 20 spaces a request); elements asking
+ * a space with the same options share one call and never repeat an offer. Every
  * [data-proposition][data-token] element (filled here or by {% offer_space %})
  * records "presented" when shown and "accepted" when clicked. On any failure
  * the element stays empty.
@@ -66,15 +66,15 @@
     element.addEventListener("click", () => setStatus(element, "accepted"));
   }
 
-  async function propose(body) {
-    const response = await fetch(API + "propose", {
+  async function proposeAll(calls) {
+    const response = await fetch(API + "propose/batch", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
+      body: JSON.stringify({ calls }),
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    return response.json();
+    return (await response.json()).results;
   }
 
   function fill(element, result, propositions) {
@@ -99,17 +99,26 @@
     return Math.min(100, Math.max(1, Number.isNaN(value) ? 1 : value));
   }
 
-  async function load(group) {
-    const { request, elements } = group;
-    request.count = Math.min(100, elements.reduce((sum, element) => sum + count(element), 0));
+  function distribute(group, result) {
+    let next = 0;
+    for (const element of group.elements) {
+      const share = result.propositions.slice(next, next + count(element));
+      next += share.length;
+      fill(element, result, share);
+    }
+  }
+
+  async function load(groups) {
+    if (!groups.length) return;
+    for (const group of groups) {
+      group.request.count = Math.min(
+        100, group.elements.reduce((sum, element) => sum + count(element), 0));
+    }
     try {
-      const result = await propose(request);
-      let next = 0;
-      for (const element of elements) {
-        const share = result.propositions.slice(next, next + count(element));
-        next += share.length;
-        fill(element, result, share);
-      }
+      const results = await proposeAll(groups.map((group) => group.request));
+      results.forEach((item, index) => {
+        if (item.status === 200 && item.result) distribute(groups[index], item.result);
+      });
     } catch (error) {} // eslint-disable-line no-empty -- failed: stays empty
   }
 
@@ -134,7 +143,10 @@
     for (const element of document.querySelectorAll("[data-proposition][data-token]")) {
       track(element);
     }
-    return Promise.all([...groups.values()].map(load));
+    const all = [...groups.values()];
+    const batches = [];
+    for (let i = 0; i < all.length; i += 20) batches.push(load(all.slice(i, i + 20)));
+    return Promise.all(batches);
   }
 
   window.InteractionOffers = { start };
