@@ -66,7 +66,6 @@ class CompiledOffer:
     multipliers: tuple[Multiplier, ...]
     #: Why the offer can never be proposed (a disabled or unpublished ancestor).
     blocked: str = ""
-    content: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
