@@ -30,7 +30,7 @@ from ninja.parser import Parser
 from pydantic import StrictBool, StrictInt, StrictStr
 
 from . import services
-from .engine.call import Call, SpaceNotUnitary, UnknownSpace
+from .engine.call import Call, EngineError, SpaceNotUnitary, UnknownSpace
 from .models import Proposition
 from .models.space import PropositionStatus
 from .tracking import (
@@ -43,6 +43,8 @@ from .tracking import (
 
 MAX_COUNT = 100
 MAX_BATCH = 20
+#: What /propose answers when the engine refuses a call.
+ENGINE_ERROR_STATUS = {UnknownSpace: 404, SpaceNotUnitary: 409}
 MAX_ID = 2**63 - 1
 
 
@@ -206,10 +208,8 @@ def propose(request, payload: ProposeIn):
     """The best offers of a space for one contact or visitor, rendered."""
     try:
         return Status(200, _propose(request, payload))
-    except UnknownSpace as error:
-        return Status(404, {"detail": str(error)})
-    except SpaceNotUnitary as error:
-        return Status(409, {"detail": str(error)})
+    except EngineError as error:
+        return Status(ENGINE_ERROR_STATUS[type(error)], {"detail": str(error)})
 
 
 class ProposeBatchIn(Schema):
@@ -239,10 +239,9 @@ def propose_batch(request, payload: ProposeBatchIn):
     for call in payload.calls:
         try:
             results.append({"status": 200, "result": _propose(request, call)})
-        except UnknownSpace as error:
-            results.append({"status": 404, "detail": str(error)})
-        except SpaceNotUnitary as error:
-            results.append({"status": 409, "detail": str(error)})
+        except EngineError as error:
+            status = ENGINE_ERROR_STATUS[type(error)]
+            results.append({"status": status, "detail": str(error)})
     return {"results": results}
 
 

@@ -90,10 +90,6 @@ def get_snapshot() -> Snapshot:
         return _current
 
 
-def _window(start, end) -> Window:
-    return Window(start, end)
-
-
 def build_snapshot(version: str = "") -> Snapshot:
     environments = {env.pk: env for env in Environment.objects.all()}
     kinds = {
@@ -219,14 +215,14 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
             space.pk for space in offer.missing_content(live_spaces)
         ),
         window=intersect(
-            [_window(offer.start_date, offer.end_date)]
-            + [_window(c.start_date, c.end_date) for c in chain]
+            [Window(offer.start_date, offer.end_date)]
+            + [Window(c.start_date, c.end_date) for c in chain]
         ),
         filters=tuple(filters),
         weight_rows=tuple(
             WeightRow(
                 evaluate=compile_formula(row.value),
-                window=_window(row.start_date, row.end_date),
+                window=Window(row.start_date, row.end_date),
                 space_id=row.space_id,
                 applies_to=compile_predicate(row.target_filter, env_kinds)
                 if row.target_filter
@@ -237,7 +233,7 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
         multipliers=tuple(
             Multiplier(
                 c.weight_multiplier,
-                _window(c.multiplier_start, c.multiplier_end),
+                Window(c.multiplier_start, c.multiplier_end),
                 c.code,
             )
             for c in chain
