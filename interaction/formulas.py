@@ -4,29 +4,23 @@ A formula is a number (``2.5``) or an arithmetic expression such as
 ``1 + age / 10`` or ``context.basket * 0.01``. It is parsed with :mod:`ast`
 and only numbers, names, ``+ - * / // %``, parentheses and the functions
 ``min``, ``max``, ``abs`` and ``round`` are accepted; nothing is ever passed to
-``eval``.
+``eval``. The checked tree is rebuilt node by node into a function (see
+:mod:`interaction.engine.codegen`).
 """
 
 from __future__ import annotations
 
 import ast
-import operator
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
 from .conditions import ANY, BOOL, NUMBER, ConditionSchema
+from .engine.codegen import Namespace, call, compile_function, load, store
 
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-}
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
+_UNARY = (ast.UAdd, ast.USub)
 _FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round}
 _MAX_LENGTH = 500
 
@@ -117,20 +111,41 @@ def compile_formula(text: str) -> Evaluator:
     A missing or non-numeric name makes the whole formula evaluate to 0, which
     the engine treats as "not eligible".
     """
-    tree = parse(text)
-    body = tree.body
-    if isinstance(body, ast.Constant):
-        constant = float(body.value)
-        return lambda values: constant
-    evaluate = _compile_node(body)
+    namespace = Namespace()
+    result = "weight"
+    body = formula_statements(parse(text), result, namespace) + [
+        ast.Return(load(result))
+    ]
+    return compile_function("formula", ("values",), body, namespace)
 
-    def evaluator(values: Mapping[str, object]) -> float:
-        try:
-            return float(evaluate(values))
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            return 0.0
 
-    return evaluator
+def formula_statements(
+    tree: ast.Expression, target: str, namespace: Namespace
+) -> list[ast.stmt]:
+    """Statements setting the local ``target`` to the formula's value (a float)
+    for the mapping ``values``; 0.0 when the formula cannot be computed."""
+    if isinstance(tree.body, ast.Constant):
+        return [ast.Assign([store(target)], ast.Constant(float(tree.body.value)))]
+    value = call(namespace.helper("float", float), _expression(tree.body, namespace))
+    errors = ast.Tuple(
+        [
+            namespace.helper(error.__name__, error)
+            for error in (TypeError, ValueError, ZeroDivisionError, OverflowError)
+        ],
+        ast.Load(),
+    )
+    return [
+        ast.Try(
+            body=[ast.Assign([store(target)], value)],
+            handlers=[
+                ast.ExceptHandler(
+                    errors, None, [ast.Assign([store(target)], ast.Constant(0.0))]
+                )
+            ],
+            orelse=[],
+            finalbody=[],
+        )
+    ]
 
 
 def _number(value):
@@ -140,25 +155,32 @@ def _number(value):
     return value if isinstance(value, int | float) else None
 
 
-def _compile_node(node: ast.AST) -> Callable:
+def _expression(node: ast.AST, namespace: Namespace) -> ast.expr:
+    """A checked formula node rebuilt over ``values``: names become lookups."""
     if isinstance(node, ast.Constant):
-        value = node.value
-        return lambda values: value
+        return ast.Constant(node.value)
     name = _name_of(node)
     if name is not None:
-        return lambda values: _number(values.get(name))
-    if isinstance(node, ast.BinOp):
-        left, right, apply = (
-            _compile_node(node.left),
-            _compile_node(node.right),
-            _BINARY[type(node.op)],
+        lookup = call(
+            ast.Attribute(load("values"), "get", ast.Load()), ast.Constant(name)
         )
-        return lambda values: apply(left(values), right(values))
+        return call(namespace.helper("_number", _number), lookup)
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINARY:
+            raise ValidationError("Only + - * / // % are allowed in a formula.")
+        return ast.BinOp(
+            _expression(node.left, namespace),
+            type(node.op)(),
+            _expression(node.right, namespace),
+        )
     if isinstance(node, ast.UnaryOp):
-        operand, apply = _compile_node(node.operand), _UNARY[type(node.op)]
-        return lambda values: apply(operand(values))
+        if type(node.op) not in _UNARY:
+            raise ValidationError("Only + and - signs are allowed in a formula.")
+        return ast.UnaryOp(type(node.op)(), _expression(node.operand, namespace))
     if isinstance(node, ast.Call):
-        function = _FUNCTIONS[node.func.id]
-        arguments = [_compile_node(argument) for argument in node.args]
-        return lambda values: function(*(argument(values) for argument in arguments))
+        function = node.func.id
+        return call(
+            namespace.helper(f"_{function}", _FUNCTIONS[function]),
+            *(_expression(argument, namespace) for argument in node.args),
+        )
     raise ValidationError(f"Unsupported formula element {type(node).__name__}.")

@@ -24,7 +24,7 @@ from .engine.typology import applicable_rules
 from .history import ContactDirectory, DatabaseHistory
 from .models import Offer, Proposition
 from .models.space import PropositionStatus
-from .rendering import render_offer
+from .rendering import render_offer, uses_default_templates
 from .snapshot import Snapshot, get_snapshot
 
 
@@ -144,23 +144,31 @@ def content_of(offer: Offer, space_row) -> dict[str, Any]:
 
 def _render(snapshot: Snapshot, space_row, proposal: Proposal, proposition_id, outcome):
     offer = snapshot.offers[proposal.offer.id]
-    rendered = render_offer(
-        space_row,
-        offer,
-        proposition={
-            "id": proposition_id,
-            "rank": proposal.rank,
-            "weight": proposal.weight,
-        },
-        contact=outcome.attributes,
-    )
+    key = (space_row.pk, offer.pk)
+    presentation = snapshot.presentations.get(key)
+    if presentation is None:
+        content = content_of(offer, space_row)
+        rendered = render_offer(
+            space_row,
+            offer,
+            proposition={
+                "id": proposition_id,
+                "rank": proposal.rank,
+                "weight": proposal.weight,
+            },
+            contact=outcome.attributes,
+        )
+        if uses_default_templates(space_row):
+            snapshot.presentations[key] = (content, rendered)
+    else:
+        content, rendered = presentation
     return RenderedProposition(
         id=proposition_id,
         rank=proposal.rank,
         weight=proposal.weight,
         offer=offer,
         category_code=proposal.offer.category_code,
-        content=content_of(offer, space_row),
+        content=dict(content),
         html=rendered["html"],
         text=rendered["text"],
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import caches
@@ -23,13 +23,15 @@ from .engine.catalogue import (
     CompiledSpace,
     EnvironmentCatalogue,
     Multiplier,
+    OfferTerms,
+    TargetFilter,
     WeightRow,
     Window,
     index_by_space,
     intersect,
 )
+from .engine.evaluation import compile_evaluator
 from .engine.predicates import compile_predicate
-from .formulas import compile_formula
 from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
 from .models.typology import CountedStatuses
 
@@ -58,6 +60,9 @@ class Snapshot:
     #: Environment id -> (contact model, the field names conditions read).
     dimensions: dict[int, tuple[type, tuple[str, ...]]]
     version: str
+    #: (space id, offer id) -> (content, {"html", "text"}) for spaces whose
+    #: rendering does not depend on the contact; filled as offers are shown.
+    presentations: dict = field(default_factory=dict)
 
 
 _lock = threading.Lock()
@@ -172,7 +177,6 @@ def _chain(category, categories):
 
 def _compile_offer(offer, environments, categories, space_rows, kinds) -> CompiledOffer:
     environment = environments[offer.environment_id]
-    env_kinds = kinds[offer.environment_id]
     chain = _chain(categories[offer.category_id], categories)
     blocked = ""
     for category in chain:
@@ -184,22 +188,45 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
             break
     filters = []
     if environment.target_filter:
-        filters.append(
-            ("the environment", compile_predicate(environment.target_filter, env_kinds))
-        )
+        filters.append(TargetFilter("the environment", environment.target_filter))
     for category in reversed(chain):
         if category.target_filter:
             filters.append(
-                (
-                    f"category “{category.code}”",
-                    compile_predicate(category.target_filter, env_kinds),
-                )
+                TargetFilter(f"category “{category.code}”", category.target_filter)
             )
     if offer.target_filter:
-        filters.append(("the offer", compile_predicate(offer.target_filter, env_kinds)))
+        filters.append(TargetFilter("the offer", offer.target_filter))
     themes = frozenset(theme for category in chain for theme in category.theme_list)
     offer_space_ids = frozenset(space.pk for space in offer.spaces.all())
     live_spaces = [space_rows[pk] for pk in offer_space_ids if pk in space_rows]
+    terms = OfferTerms(
+        blocked=blocked,
+        window=intersect(
+            [Window(offer.start_date, offer.end_date)]
+            + [Window(c.start_date, c.end_date) for c in chain]
+        ),
+        filters=tuple(filters),
+        kinds=kinds[offer.environment_id],
+        incomplete_space_ids=frozenset(
+            space.pk for space in offer.missing_content(live_spaces)
+        ),
+        weight_rows=tuple(
+            WeightRow(
+                formula=row.value,
+                window=Window(row.start_date, row.end_date),
+                space_id=row.space_id,
+                condition=row.target_filter or None,
+            )
+            for row in offer.weights.all()
+        ),
+        multipliers=tuple(
+            Multiplier(
+                c.weight_multiplier, Window(c.multiplier_start, c.multiplier_end)
+            )
+            for c in chain
+            if c.weight_multiplier != 1.0
+        ),
+    )
     return CompiledOffer(
         id=offer.pk,
         code=offer.code,
@@ -211,35 +238,8 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
         themes=themes,
         always_include=any(category.always_include for category in chain),
         space_ids=offer_space_ids,
-        incomplete_space_ids=frozenset(
-            space.pk for space in offer.missing_content(live_spaces)
-        ),
-        window=intersect(
-            [Window(offer.start_date, offer.end_date)]
-            + [Window(c.start_date, c.end_date) for c in chain]
-        ),
-        filters=tuple(filters),
-        weight_rows=tuple(
-            WeightRow(
-                evaluate=compile_formula(row.value),
-                window=Window(row.start_date, row.end_date),
-                space_id=row.space_id,
-                applies_to=compile_predicate(row.target_filter, env_kinds)
-                if row.target_filter
-                else None,
-            )
-            for row in offer.weights.all()
-        ),
-        multipliers=tuple(
-            Multiplier(
-                c.weight_multiplier,
-                Window(c.multiplier_start, c.multiplier_end),
-                c.code,
-            )
-            for c in chain
-            if c.weight_multiplier != 1.0
-        ),
-        blocked=blocked,
+        terms=terms,
+        evaluate=compile_evaluator(terms),
     )
 
 

@@ -13,8 +13,6 @@ from typing import Any
 
 from .predicates import Predicate
 
-Evaluator = Callable[[Mapping[str, Any]], float]
-
 
 @dataclass(frozen=True)
 class Window:
@@ -28,18 +26,55 @@ class Window:
 
 
 @dataclass(frozen=True)
+class TargetFilter:
+    #: Whose filter it is, for the trace: "the offer", "category “cards”".
+    label: str
+    condition: dict
+
+
+@dataclass(frozen=True)
 class WeightRow:
-    evaluate: Evaluator
+    formula: str
     window: Window = Window()
     space_id: int | None = None
-    applies_to: Predicate | None = None
+    condition: dict | None = None
 
 
 @dataclass(frozen=True)
 class Multiplier:
     value: float
     window: Window = Window()
-    category_code: str = ""
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """What decides whether an offer is eligible for a contact, and its weight.
+
+    Compiled into the offer's ``evaluate`` function by
+    :func:`interaction.engine.evaluation.compile_evaluator`.
+    """
+
+    #: Why the offer can never be proposed (a disabled or unpublished ancestor).
+    blocked: str = ""
+    #: The intersection of the offer's and every ancestor category's dates;
+    #: ``None`` when none of them is dated.
+    window: Window | None = None
+    #: Environment, ancestor categories' and the offer's target filters.
+    filters: tuple[TargetFilter, ...] = ()
+    #: Field name -> kind, for comparing dates as dates.
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    #: Space ids whose required content fields this offer leaves empty.
+    incomplete_space_ids: frozenset[int] = frozenset()
+    weight_rows: tuple[WeightRow, ...] = ()
+    multipliers: tuple[Multiplier, ...] = ()
+
+
+#: ``evaluate(values, today, date, space_id)``: the offer's weight for these
+#: contact values at ``date`` in the space (≤ 0: not eligible), or why the
+#: offer is not eligible.
+OfferEvaluator = Callable[
+    [Mapping[str, Any], datetime.date, datetime.datetime, int], "float | str"
+]
 
 
 @dataclass(frozen=True)
@@ -55,17 +90,8 @@ class CompiledOffer:
     themes: frozenset[str]
     always_include: bool
     space_ids: frozenset[int]
-    #: Space ids whose required content fields this offer leaves empty.
-    incomplete_space_ids: frozenset[int]
-    #: The intersection of the offer's and every ancestor category's dates;
-    #: ``None`` when none of them is dated.
-    window: Window | None
-    #: Environment, ancestor categories' and the offer's target filters.
-    filters: tuple[tuple[str, Predicate], ...]
-    weight_rows: tuple[WeightRow, ...]
-    multipliers: tuple[Multiplier, ...]
-    #: Why the offer can never be proposed (a disabled or unpublished ancestor).
-    blocked: str = ""
+    terms: OfferTerms
+    evaluate: OfferEvaluator
 
 
 @dataclass(frozen=True)

@@ -136,73 +136,25 @@ def _eligible(
     date: datetime.datetime,
 ) -> tuple[list[tuple[CompiledOffer, float]], list[Decision]]:
     category_id, themes = _in_scope(environment, space, call)
+    everything = category_id is None and not themes
     today = date.date()
+    space_id = space.id
     candidates, trace = [], []
     explain = call.explain
     for offer in offers:
-        in_scope = (
-            offer.always_include
-            or (category_id is None and not themes)
+        if not (
+            everything
+            or offer.always_include
             or (category_id is not None and category_id in offer.category_ids)
-            or bool(themes & offer.themes)
-        )
-        if not in_scope:
+            or (themes and not themes.isdisjoint(offer.themes))
+        ):
             continue
-        reason = _ineligibility(offer, space, values, date, today)
-        if reason:
+        weight = offer.evaluate(values, today, date, space_id)
+        if weight.__class__ is str:
             if explain:
-                trace.append(Decision(offer.code, False, reason))
-            continue
-        weight = _weight(offer, space, values, date, today)
-        if weight <= 0:
-            if explain:
-                reason = f"weight {weight:g} ≤ 0"
-                trace.append(Decision(offer.code, False, reason, weight))
-            continue
-        candidates.append((offer, weight))
+                trace.append(Decision(offer.code, False, weight))
+        elif weight > 0:
+            candidates.append((offer, weight))
+        elif explain:
+            trace.append(Decision(offer.code, False, f"weight {weight:g} ≤ 0", weight))
     return candidates, trace
-
-
-def _ineligibility(
-    offer: CompiledOffer,
-    space: CompiledSpace,
-    values: Mapping[str, Any],
-    date: datetime.datetime,
-    today: datetime.date,
-) -> str:
-    if offer.blocked:
-        return offer.blocked
-    if offer.window is not None and not offer.window.contains(date):
-        return "outside the dates of the offer or of a category above it"
-    for label, predicate in offer.filters:
-        if not predicate(values, today):
-            return f"contact does not match the target filter of {label}"
-    if space.id in offer.incomplete_space_ids:
-        return "required content of the space is missing"
-    return ""
-
-
-def _weight(
-    offer: CompiledOffer,
-    space: CompiledSpace,
-    values: Mapping[str, Any],
-    date: datetime.datetime,
-    today: datetime.date,
-) -> float:
-    if offer.weight_rows:
-        applicable = [
-            row.evaluate(values)
-            for row in offer.weight_rows
-            if row.window.contains(date)
-            and (row.space_id is None or row.space_id == space.id)
-            and (row.applies_to is None or row.applies_to(values, today))
-        ]
-        if not applicable:
-            return 0.0
-        weight = max(applicable)
-    else:
-        weight = 1.0
-    for multiplier in offer.multipliers:
-        if multiplier.window.contains(date):
-            weight *= multiplier.value
-    return weight

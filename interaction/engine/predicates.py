@@ -9,11 +9,14 @@ Text ``contains`` and ``startswith`` ignore case.
 
 from __future__ import annotations
 
+import ast
 import datetime
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..conditions import DATE, DATETIME
+from ..conditions import BOOL, DATE, DATETIME, NUMBER, TEXT
+from .codegen import Namespace, call, compile_function, load, store
 
 Values = Mapping[str, Any]
 Predicate = Callable[[Values, datetime.date], bool]
@@ -36,10 +39,6 @@ def resolve_date(value, kind: str, today: datetime.date):
     return datetime.date.fromisoformat(value)
 
 
-def _is_empty(value) -> bool:
-    return value is None or value == ""
-
-
 def compile_predicate(tree, kinds: Mapping[str, str] | None = None) -> Predicate:
     """Compile ``tree`` (already validated) into ``predicate(values, today)``.
 
@@ -48,75 +47,167 @@ def compile_predicate(tree, kinds: Mapping[str, str] | None = None) -> Predicate
     """
     if tree in (None, {}):
         return _always
-    return _compile(tree, kinds or {})
+    namespace = Namespace()
+    test = condition_expression(tree, kinds or {}, namespace)
+    return compile_function(
+        "predicate", ("values", "today"), [ast.Return(test)], namespace
+    )
 
 
-def _compile(node: dict, kinds: Mapping[str, str]) -> Predicate:
-    if "all" in node:
-        parts = [_compile(child, kinds) for child in node["all"]]
-        return lambda values, today: all(part(values, today) for part in parts)
-    if "any" in node:
-        parts = [_compile(child, kinds) for child in node["any"]]
-        return lambda values, today: any(part(values, today) for part in parts)
-    if "not" in node:
-        inner = _compile(node["not"], kinds)
-        return lambda values, today: not inner(values, today)
-    return _comparison(node["field"], node["op"], node.get("value"), kinds)
+def condition_expression(
+    tree, kinds: Mapping[str, str], namespace: Namespace
+) -> ast.expr:
+    """``tree`` as a boolean expression over ``values`` and ``today``."""
+    if "all" in tree or "any" in tree:
+        children = tree.get("all", tree.get("any"))
+        if not children:
+            return ast.Constant("all" in tree)
+        parts = [condition_expression(child, kinds, namespace) for child in children]
+        if len(parts) == 1:
+            return parts[0]
+        return ast.BoolOp(ast.And() if "all" in tree else ast.Or(), parts)
+    if "not" in tree:
+        inner = condition_expression(tree["not"], kinds, namespace)
+        return ast.UnaryOp(ast.Not(), inner)
+    return _comparison(
+        tree["field"],
+        tree["op"],
+        tree.get("value"),
+        kinds.get(tree["field"]),
+        namespace,
+    )
 
 
-def _comparison(name: str, op: str, expected, kinds) -> Predicate:
-    kind = kinds.get(name)
-    if op == "is empty":
-        return lambda values, today: _is_empty(values.get(name))
-    if op == "is not empty":
-        return lambda values, today: not _is_empty(values.get(name))
-    if op in ("contains", "startswith"):
-        needle = str(expected).lower()
-        if op == "contains":
-            return lambda values, today: (
-                isinstance(values.get(name), str) and needle in values[name].lower()
+def _comparison(name: str, op: str, expected, kind, namespace: Namespace) -> ast.expr:
+    local = namespace.local()
+    actual = ast.NamedExpr(
+        store(local),
+        call(ast.Attribute(load("values"), "get", ast.Load()), ast.Constant(name)),
+    )
+    value = load(local)
+
+    def test(left, operator, right) -> ast.Compare:
+        return ast.Compare(left, [operator], [right])
+
+    if op in ("is empty", "is not empty"):
+        if op == "is empty":
+            return ast.BoolOp(
+                ast.Or(),
+                [
+                    test(actual, ast.Is(), ast.Constant(None)),
+                    test(value, ast.Eq(), ast.Constant("")),
+                ],
             )
-        return lambda values, today: (
-            isinstance(values.get(name), str)
-            and values[name].lower().startswith(needle)
+        return ast.BoolOp(
+            ast.And(),
+            [
+                test(actual, ast.IsNot(), ast.Constant(None)),
+                test(value, ast.NotEq(), ast.Constant("")),
+            ],
         )
+    if op in ("contains", "startswith"):
+        is_text = call(
+            namespace.helper("isinstance", isinstance),
+            actual,
+            namespace.helper("str", str),
+        )
+        lowered = call(ast.Attribute(value, "lower", ast.Load()))
+        needle = ast.Constant(str(expected).lower())
+        if op == "contains":
+            found = test(needle, ast.In(), lowered)
+        else:
+            found = call(ast.Attribute(lowered, "startswith", ast.Load()), needle)
+        return ast.BoolOp(ast.And(), [is_text, found])
     if op in ("in", "not in"):
-        members = set(expected)
-        if op == "in":
-            return lambda values, today: values.get(name) in members
-        return lambda values, today: values.get(name) not in members
-
-    compare = _COMPARATORS[op]
+        members = namespace.constant(frozenset(expected))
+        if kind in _HASHABLE_KINDS:
+            return test(actual, ast.In() if op == "in" else ast.NotIn(), members)
+        member = call(namespace.helper("_member", _member), actual, members)
+        return member if op == "in" else ast.UnaryOp(ast.Not(), member)
     if kind in (DATE, DATETIME):
+        if isinstance(expected, dict):
+            resolved = call(
+                namespace.helper("_resolve_date", resolve_date),
+                namespace.constant(expected),
+                ast.Constant(kind),
+                load("today"),
+            )
+        else:
+            resolved = namespace.constant(resolve_date(expected, kind, None))
+        return call(
+            namespace.helper("_compare_dates", _compare_dates),
+            actual,
+            resolved,
+            ast.Constant(op),
+            ast.Constant(kind == DATETIME),
+        )
+    operator = _OPERATORS[op]
+    operand = namespace.constant(expected)
+    if op == "!=":
+        return ast.BoolOp(
+            ast.Or(),
+            [
+                test(actual, ast.Is(), ast.Constant(None)),
+                test(value, operator, operand),
+            ],
+        )
+    if op == "=" or kind == NUMBER:
+        # Numbers from the database always compare with a validated number.
+        return ast.BoolOp(
+            ast.And(),
+            [
+                test(actual, ast.IsNot(), ast.Constant(None)),
+                test(value, operator, operand),
+            ],
+        )
+    return call(
+        namespace.helper("_compare", _compare), actual, operand, ast.Constant(op)
+    )
 
-        def dated(values: Values, today: datetime.date) -> bool:
-            actual = values.get(name)
-            if actual is None:
-                return op == "!="
-            if kind == DATETIME and isinstance(actual, datetime.datetime):
-                if actual.tzinfo is None:
-                    actual = actual.replace(tzinfo=datetime.UTC)
-            return compare(actual, resolve_date(expected, kind, today))
 
-        return dated
+#: Kinds of contact fields: their values come from the database, always hashable.
+_HASHABLE_KINDS = (TEXT, NUMBER, BOOL, DATE, DATETIME)
 
-    def plain(values: Values, today: datetime.date) -> bool:
-        actual = values.get(name)
-        if actual is None:
-            return op == "!="
-        try:
-            return compare(actual, expected)
-        except TypeError:
-            return op == "!="
-
-    return plain
-
+_OPERATORS = {
+    "=": ast.Eq(),
+    "!=": ast.NotEq(),
+    "<": ast.Lt(),
+    "<=": ast.LtE(),
+    ">": ast.Gt(),
+    ">=": ast.GtE(),
+}
 
 _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
+
+
+def _member(value, members: frozenset) -> bool:
+    """``value in members``; a list or dict from the call context is in none."""
+    try:
+        return value in members
+    except TypeError:
+        return False
+
+
+def _compare(actual, expected, op: str) -> bool:
+    """A comparison of values of unknown types: incomparable types only differ."""
+    if actual is None:
+        return op == "!="
+    try:
+        return _COMPARATORS[op](actual, expected)
+    except TypeError:
+        return op == "!="
+
+
+def _compare_dates(actual, expected, op: str, is_datetime: bool) -> bool:
+    if actual is None:
+        return op == "!="
+    if is_datetime and isinstance(actual, datetime.datetime) and actual.tzinfo is None:
+        actual = actual.replace(tzinfo=datetime.UTC)
+    return _COMPARATORS[op](actual, expected)
