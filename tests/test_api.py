@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core import signing
 
+from interaction.api import ProposeOut
 from interaction.models import Proposition, SpaceContentField
 from interaction.models.space import PropositionStatus
 from interaction.tracking import tracked_url
@@ -60,7 +61,11 @@ def visitor_space(anonymous_environment):
 def propose(client, **data):
     response = post(client, PROPOSE, data)
     assert response.status_code == 200, response.content
-    return response.json()
+    body = response.json()
+    # The endpoint skips ninja's output validation: its answer must be exactly
+    # what the documented schema gives.
+    assert ProposeOut.model_validate(body).model_dump(mode="json") == body
+    return body
 
 
 # --- propose ----------------------------------------------------------------

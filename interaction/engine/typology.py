@@ -78,13 +78,19 @@ def _counted(
 
 def _apply_personal_rule(rule, space, candidates, rows, date, excluded) -> None:
     counted = _counted(rule, space, rows, date)
-    by_offer = Counter(row.offer_id for row in counted)
-    by_category = Counter(row.category_id for row in counted)
-    shared = (
-        len(counted)
-        if rule.offer_ids is None
-        else sum(by_offer[offer_id] for offer_id in rule.offer_ids)
-    )
+    if rule.counted_offers == ALL:
+        counts = None
+    elif rule.counted_offers == SAME_CATEGORY:
+        counts = Counter(row.category_id for row in counted)
+    elif rule.counted_offers == RULE_OFFERS:
+        counts = None
+        shared = (
+            len(counted)
+            if rule.offer_ids is None
+            else sum(1 for row in counted if row.offer_id in rule.offer_ids)
+        )
+    else:
+        counts = Counter(row.offer_id for row in counted)
     for offer, _weight in candidates:
         if offer.id in excluded:
             continue
@@ -93,11 +99,11 @@ def _apply_personal_rule(rule, space, candidates, rows, date, excluded) -> None:
         if rule.counted_offers == ALL:
             count = len(counted)
         elif rule.counted_offers == SAME_CATEGORY:
-            count = by_category[offer.category_id]
+            count = counts[offer.category_id]
         elif rule.counted_offers == RULE_OFFERS:
             count = shared
         else:
-            count = by_offer[offer.id]
+            count = counts[offer.id]
         if count >= rule.quantity:
             excluded[offer.id] = (
                 f"typology rule “{rule.code}”: {count} proposition(s) counted in "
