@@ -22,15 +22,16 @@ from .engine.catalogue import (
     CompiledRule,
     CompiledSpace,
     EnvironmentCatalogue,
+    index_by_space,
+)
+from .engine.evaluation import (
     Multiplier,
     OfferTerms,
     TargetFilter,
     WeightRow,
     Window,
-    index_by_space,
     intersect,
 )
-from .engine.evaluation import compile_evaluator
 from .engine.predicates import compile_predicate
 from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
 from .models.typology import CountedStatuses
@@ -239,7 +240,6 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
         always_include=any(category.always_include for category in chain),
         space_ids=offer_space_ids,
         terms=terms,
-        evaluate=compile_evaluator(terms),
     )
 
 

@@ -155,3 +155,28 @@ def test_random_trees_agree(contacts):
         validate_condition(tree, _schema())
         in_python, in_sql = _selected_both_ways(tree, contacts)
         assert in_python == in_sql, tree
+
+
+# Call context values: any JSON, compared as given -------------------------------
+
+
+@pytest.mark.parametrize(
+    "tree, values, expected",
+    [
+        ({"field": "context.tags", "op": "in", "value": ["a"]}, ["a"], False),
+        ({"field": "context.tags", "op": "not in", "value": ["a"]}, ["a"], True),
+        ({"field": "context.tags", "op": "in", "value": ["a"]}, {"a": 1}, False),
+        ({"field": "context.page", "op": "in", "value": ["home"]}, "home", True),
+        ({"field": "context.basket", "op": ">", "value": 10}, "lots", False),
+        ({"field": "context.basket", "op": "<=", "value": 10}, [1], False),
+        ({"field": "context.basket", "op": "!=", "value": 10}, "lots", True),
+        ({"field": "context.basket", "op": "=", "value": 10}, 10.0, True),
+        ({"field": "context.basket", "op": ">", "value": 10}, 10.5, True),
+        ({"field": "context.basket", "op": ">", "value": 10}, None, False),
+        ({"field": "context.basket", "op": "!=", "value": 10}, None, True),
+    ],
+)
+def test_context_values_of_any_type_never_break_a_condition(tree, values, expected):
+    predicate = compile_predicate(tree, {})
+
+    assert predicate({tree["field"]: values}, TODAY) is expected

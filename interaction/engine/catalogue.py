@@ -1,80 +1,18 @@
 """The compiled live catalogue the engine reads: plain, immutable data.
 
 Built once per publish by :mod:`interaction.snapshot` from published rows only,
-shared by every call of every thread, never written to during a call.
+shared by every call of every thread, never changed by a call (each offer's
+terms compile to a function on first use, once).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from .evaluation import OfferTerms
 from .predicates import Predicate
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime.datetime | None = None
-    end: datetime.datetime | None = None
-
-    def contains(self, moment: datetime.datetime) -> bool:
-        return (self.start is None or self.start <= moment) and (
-            self.end is None or moment <= self.end
-        )
-
-
-@dataclass(frozen=True)
-class TargetFilter:
-    #: Whose filter it is, for the trace: "the offer", "category “cards”".
-    label: str
-    condition: dict
-
-
-@dataclass(frozen=True)
-class WeightRow:
-    formula: str
-    window: Window = Window()
-    space_id: int | None = None
-    condition: dict | None = None
-
-
-@dataclass(frozen=True)
-class Multiplier:
-    value: float
-    window: Window = Window()
-
-
-@dataclass(frozen=True)
-class OfferTerms:
-    """What decides whether an offer is eligible for a contact, and its weight.
-
-    Compiled into the offer's ``evaluate`` function by
-    :func:`interaction.engine.evaluation.compile_evaluator`.
-    """
-
-    #: Why the offer can never be proposed (a disabled or unpublished ancestor).
-    blocked: str = ""
-    #: The intersection of the offer's and every ancestor category's dates;
-    #: ``None`` when none of them is dated.
-    window: Window | None = None
-    #: Environment, ancestor categories' and the offer's target filters.
-    filters: tuple[TargetFilter, ...] = ()
-    #: Field name -> kind, for comparing dates as dates.
-    kinds: Mapping[str, str] = field(default_factory=dict)
-    #: Space ids whose required content fields this offer leaves empty.
-    incomplete_space_ids: frozenset[int] = frozenset()
-    weight_rows: tuple[WeightRow, ...] = ()
-    multipliers: tuple[Multiplier, ...] = ()
-
-
-#: ``evaluate(values, today, date, space_id)``: the offer's weight for these
-#: contact values at ``date`` in the space (≤ 0: not eligible), or why the
-#: offer is not eligible.
-OfferEvaluator = Callable[
-    [Mapping[str, Any], datetime.date, datetime.datetime, int], "float | str"
-]
 
 
 @dataclass(frozen=True)
@@ -90,8 +28,8 @@ class CompiledOffer:
     themes: frozenset[str]
     always_include: bool
     space_ids: frozenset[int]
+    #: ``terms.evaluate(values, today, date, space_id)``: weight or reason.
     terms: OfferTerms
-    evaluate: OfferEvaluator
 
 
 @dataclass(frozen=True)
@@ -166,12 +104,3 @@ def index_by_space(
         for space in spaces.values()
         if space.environment_id in environments
     }
-
-
-def intersect(windows: list[Window]) -> Window | None:
-    """The window inside every one of ``windows``; ``None`` if none is dated."""
-    starts = [w.start for w in windows if w.start is not None]
-    ends = [w.end for w in windows if w.end is not None]
-    if not starts and not ends:
-        return None
-    return Window(max(starts, default=None), min(ends, default=None))

@@ -149,7 +149,7 @@ def _eligible(
             or (themes and not themes.isdisjoint(offer.themes))
         ):
             continue
-        weight = offer.evaluate(values, today, date, space_id)
+        weight = offer.terms.evaluate(values, today, date, space_id)
         if weight.__class__ is str:
             if explain:
                 trace.append(Decision(offer.code, False, weight))
