@@ -635,17 +635,28 @@ def main():
 
     memory = MemoryHistory(histories)
 
-    stats = {"proposed": 0, "calls": 0, "candidates": 0}
-
     space_ids = {code: space.id for code, space in catalogue.spaces.items()}
 
-    def run_core(call, catalogue=catalogue):
-        outcome = core.propose(catalogue, call, lookup, memory)
-        stats["calls"] += 1
-        stats["proposed"] += len(outcome.proposals)
-        stats["candidates"] += len(
-            catalogue.offers_by_space.get(space_ids[call.space], ())
-        )
+    def core_runner(catalogue, stats):
+        def run_core(call):
+            outcome = core.propose(catalogue, call, lookup, memory)
+            stats["calls"] += 1
+            stats["proposed"] += len(outcome.proposals)
+            stats["candidates"] += len(
+                catalogue.offers_by_space.get(space_ids[call.space], ())
+            )
+
+        return run_core
+
+    big = catalogue_10k(catalogue, environment.pk, dense=False)
+    dense = catalogue_10k(catalogue, environment.pk, dense=True)
+    n_big = len(big.environments[environment.pk].offers)
+    core_stats, big_stats, dense_stats = (
+        {"proposed": 0, "calls": 0, "candidates": 0} for _ in range(3)
+    )
+    run_core = core_runner(catalogue, core_stats)
+    run_big = core_runner(big, big_stats)
+    run_dense = core_runner(dense, dense_stats)
 
     def run_service(call):
         services.propose(call, store=False)
@@ -694,22 +705,24 @@ def main():
         median, p99 = results[key]
         log(f"  {label:<46} median {median:8.3f} ms   p99 {p99:8.3f} ms   {target}")
 
-    def measure_pair(first, second):
-        (key_a, label_a, fn_a), (key_b, label_b, fn_b) = first, second
+    def measure_together(*entries, target=""):
+        """Measures compared by a ratio, interleaved call by call (in turns
+        that alternate their order) so that all see the same machine load."""
         for call in warm:
-            fn_a(call)
-            fn_b(call)
-        times_a, times_b = [], []
+            for _key, _label, fn in entries:
+                fn(call)
+        times = {key: [] for key, _label, _fn in entries}
         for index, call in enumerate(sample):
-            order = ((fn_a, times_a), (fn_b, times_b))
-            for fn, times in order if index % 2 else reversed(order):
+            turn = entries if index % 2 else tuple(reversed(entries))
+            for key, _label, fn in turn:
                 started = time.perf_counter_ns()
                 fn(call)
-                times.append((time.perf_counter_ns() - started) / 1e6)
-        for key, label, times in ((key_a, label_a, times_a), (key_b, label_b, times_b)):
-            results[key] = summary(times)
+                times[key].append((time.perf_counter_ns() - started) / 1e6)
+        for key, label, _fn in entries:
+            results[key] = summary(times[key])
             median, p99 = results[key]
-            log(f"  {label:<46} median {median:8.3f} ms   p99 {p99:8.3f} ms")
+            line = f"  {label:<46} median {median:8.3f} ms   p99 {p99:8.3f} ms"
+            log(line + (f"   {target}" if key == entries[0][0] and target else ""))
 
     log(
         f"\n== measures (load average {os.getloadavg()[0]:.2f}, "
@@ -717,13 +730,16 @@ def main():
         "warm-up calls, random contact and space, count 3, store=False, "
         f"seed {args.seed}"
     )
-    measure(
-        "core",
-        "(a)  engine core, in-memory readers",
-        run_core,
-        f"target median <= {TARGET_CORE_MS:g} ms",
+    measure_together(
+        ("core", "(a)  engine core, in-memory readers", run_core),
+        ("core10k", f"(a10k) engine core, {n_big:,} offers, 100 a space", run_big),
+        (
+            "core10k_dense",
+            f"(a10k') engine core, {n_big:,} offers, 1,000 a space",
+            run_dense,
+        ),
+        target=f"target median <= {TARGET_CORE_MS:g} ms",
     )
-    core_stats = dict(stats)
     measure("service", "(a') services.propose, DB readers", run_service)
     log("  breakdown of (a'), same calls:")
     longest = env_catalogue.max_period
@@ -753,9 +769,7 @@ def main():
         items=(outcomes[args.warmup :], outcomes[: args.warmup]),
     )
 
-    # Each HTTP measure is interleaved call by call with its floor, so that both
-    # see the same machine load.
-    measure_pair(
+    measure_together(
         ("client", "(b1) POST propose, Django test client", client_post(PROPOSE_PATH)),
         (
             "client_floor",
@@ -763,7 +777,7 @@ def main():
             client_post(bench.urls.FLOOR_PATH),
         ),
     )
-    measure_pair(
+    measure_together(
         (
             "loop",
             "(b2) POST propose, loopback HTTP keep-alive",
@@ -775,24 +789,6 @@ def main():
             http_post(bench.urls.FLOOR_PATH),
         ),
     )
-
-    big = catalogue_10k(catalogue, environment.pk, dense=False)
-    n_big = len(big.environments[environment.pk].offers)
-    stats.update(proposed=0, calls=0, candidates=0)
-    measure(
-        "core10k",
-        f"(a10k) engine core, {n_big:,} offers, 100 a space (in memory)",
-        lambda call: run_core(call, big),
-    )
-    big_stats = dict(stats)
-    dense = catalogue_10k(catalogue, environment.pk, dense=True)
-    stats.update(proposed=0, calls=0, candidates=0)
-    measure(
-        "core10k_dense",
-        f"(a10k') engine core, {n_big:,} offers, 1,000 a space (in memory)",
-        lambda call: run_core(call, dense),
-    )
-    dense_stats = dict(stats)
 
     def ratio_line(label, num, den, target):
         ratio = results[num][0] / results[den][0]
@@ -824,7 +820,7 @@ def main():
     if args.profile:
         prof = sample[: min(500, len(sample))]
         profile("(a) engine core", run_core, prof)
-        profile("(a10k) engine core, 10k offers", lambda c: run_core(c, big), prof)
+        profile("(a10k) engine core, 10k offers", run_big, prof)
         profile("(a') services.propose", run_service, prof)
         profile("(b1) test client propose", client_post(PROPOSE_PATH), prof)
 
