@@ -1,7 +1,8 @@
 """The engine's history reader and contact lookup, over the database.
 
 Both run on every call, so their queries are compiled once per process
-(:class:`~interaction.prepared_query.PreparedQuery`).
+(:class:`~interaction.prepared_query.PreparedQuery`), and a contact identified
+by primary key (the default) comes with its history in one round trip.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 
 from .engine.call import HistoryRow
+from .engine.catalogue import Catalogue
 from .models import Proposition
 from .prepared_query import PreparedQuery
 
@@ -22,7 +24,7 @@ from .prepared_query import PreparedQuery
 def _history_query(visitor: bool) -> PreparedQuery:
     field = Proposition._meta.get_field
     who = "visitor_id" if visitor else "contact_ref"
-    return PreparedQuery(
+    return PreparedQuery.compile(
         lambda slot: (
             Proposition.objects.filter(
                 environment_id=slot("environment", field("environment")),
@@ -46,7 +48,7 @@ def _contact_query(model, fields: tuple[str, ...], names: tuple[str, ...]):
             target = target._meta.get_field(part).related_model
         return target._meta.get_field(name.split("__")[-1])
 
-    return PreparedQuery(
+    return PreparedQuery.compile(
         lambda slot: (
             model._default_manager.filter(
                 **{name: slot(name, field(name)) for name in fields}
@@ -57,8 +59,26 @@ def _contact_query(model, fields: tuple[str, ...], names: tuple[str, ...]):
     )
 
 
+@functools.cache
+def _contact_and_history_query(model, names: tuple[str, ...]) -> PreparedQuery:
+    return PreparedQuery.side_by_side(
+        _contact_query(model, ("pk",), names), _history_query(False)
+    )
+
+
 class DatabaseHistory:
-    """Reads the proposition table with the history indexes."""
+    """Reads the proposition table with the history indexes.
+
+    One instance serves one call: the contact lookup may hand it the contact's
+    history it read along with the contact (:meth:`remember`).
+    """
+
+    def __init__(self):
+        self._remembered = None
+
+    def remember(self, environment_id, contact_key, since, until, rows) -> None:
+        """``rows``: the whole history of a contact between ``since`` and ``until``."""
+        self._remembered = (environment_id, contact_key, since, until, rows)
 
     def contact_history(
         self,
@@ -68,6 +88,12 @@ class DatabaseHistory:
         since: datetime.datetime,
         until: datetime.datetime,
     ) -> Sequence[HistoryRow]:
+        if self._remembered is not None and not visitor:
+            environment, key, start, end, rows = self._remembered
+            if (environment, key) == (environment_id, contact_key) and (
+                start <= since and until <= end
+            ):
+                return [row for row in rows if since <= row.event_date <= until]
         rows = _history_query(visitor).rows(
             environment=environment_id, key=contact_key, since=since, until=until
         )
@@ -97,17 +123,36 @@ class DatabaseHistory:
 
 
 class ContactDirectory:
-    """Finds contacts by a space's identification fields: one query per call."""
+    """Finds contacts by a space's identification fields: one query per call.
 
-    def __init__(self, dimensions: Mapping[int, tuple[type, tuple[str, ...]]]):
+    With a ``history`` and a call ``date``, a contact identified by primary key
+    comes with its history within the environment's history period around
+    the date (the same query), which the history then serves.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        dimensions: Mapping[int, tuple[type, tuple[str, ...]]],
+        history: DatabaseHistory | None = None,
+        date: datetime.datetime | None = None,
+    ):
+        self.catalogue = catalogue
         self.dimensions = dimensions
+        self.history = history
+        self.date = date
 
     def __call__(
         self, environment_id: int, fields: Sequence[str], values: Sequence[str]
     ):
         model, names = self.dimensions[environment_id]
-        query = _contact_query(model, tuple(fields), names)
+        period = self.catalogue.environments[environment_id].history_period
         try:
+            if tuple(fields) == ("pk",) and period and self.history is not None:
+                return self._with_history(
+                    environment_id, model, names, values[0], period
+                )
+            query = _contact_query(model, tuple(fields), names)
             rows = query.rows(**dict(zip(fields, values, strict=True)))
         except (ValueError, TypeError, ValidationError):
             return None
@@ -115,3 +160,18 @@ class ContactDirectory:
             return None
         pk, *attributes = rows[0]
         return str(pk), dict(zip(names, attributes, strict=True))
+
+    def _with_history(self, environment_id, model, names, pk, period):
+        since, until = self.date - period, self.date + period
+        key = str(model._meta.pk.to_python(pk))
+        rows = _contact_and_history_query(model, names).rows(
+            pk=pk, environment=environment_id, key=key, since=since, until=until
+        )
+        if not rows:
+            return None
+        width = 1 + len(names)
+        found, *attributes = rows[0][:width]
+        if str(found) == key:
+            history = [HistoryRow(*row[width:]) for row in rows if row[-1] is not None]
+            self.history.remember(environment_id, key, since, until, history)
+        return str(found), dict(zip(names, attributes, strict=True))

@@ -28,38 +28,81 @@ class _Marker:
 
 
 class PreparedQuery:
-    """``build(slot)`` returns a ``values_list()`` queryset whose varying values
-    are ``slot(name, field)``; :meth:`rows` runs it with values for the slots.
+    """SQL with values bound per call, and the converters of its columns.
 
-    Values are prepared for the database by the slot's field, as a lookup
-    would: a value the field rejects raises ``ValueError``, ``TypeError`` or
-    ``ValidationError``, before any query.
+    Made by :meth:`compile` from a queryset, or by :meth:`side_by_side` from
+    two prepared queries.
     """
 
-    def __init__(self, build: Callable[[Callable[[str, Field], RawSQL]], QuerySet]):
+    def __init__(self, alias, sql, params, slots, converters, width):
+        self.alias = alias
+        self.sql = sql
+        self.params = params
+        #: (parameter index, slot name, field preparing the value)
+        self.slots = slots
+        #: (column index, (converters, expression)), as the ORM applies them
+        self.converters = converters
+        #: The number of columns of a row.
+        self.width = width
+
+    @classmethod
+    def compile(
+        cls, build: Callable[[Callable[[str, Field], RawSQL]], QuerySet]
+    ) -> PreparedQuery:
+        """``build(slot)`` returns a ``values_list()`` queryset whose varying
+        values are ``slot(name, field)``.
+
+        Values are prepared for the database by the slot's field, as a lookup
+        would: a value the field rejects raises ``ValueError``, ``TypeError`` or
+        ``ValidationError``, before any query.
+        """
         fields: dict[str, Field] = {}
-        markers: dict[str, _Marker] = {}
 
         def slot(name: str, field: Field) -> RawSQL:
             fields[name] = field
-            markers[name] = _Marker(name)
-            return RawSQL("%s", (markers[name],), output_field=field)
+            return RawSQL("%s", (_Marker(name),), output_field=field)
 
         queryset = build(slot)
-        self.alias = queryset.db
-        compiler = queryset.query.get_compiler(using=self.alias)
-        self.sql, params = compiler.as_sql()
-        self.params = list(params)
-        self.slots = [
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        slots = [
             (index, param.name, fields[param.name])
-            for index, param in enumerate(self.params)
+            for index, param in enumerate(params)
             if isinstance(param, _Marker)
         ]
-        if {name for _index, name, _field in self.slots} != set(fields):
+        if sorted(name for _index, name, _field in slots) != sorted(fields):
             raise ValueError("Every slot must appear once in the query's SQL.")
         columns = [column for column, _sql, _alias in compiler.select]
-        self.converters = list(
-            compiler.get_converters(columns[: compiler.col_count]).items()
+        columns = columns[: compiler.col_count]
+        converters = list(compiler.get_converters(columns).items())
+        return cls(queryset.db, sql, list(params), slots, converters, len(columns))
+
+    @classmethod
+    def side_by_side(cls, first: PreparedQuery, second: PreparedQuery) -> PreparedQuery:
+        """Each row of ``first`` followed by each row of ``second`` (or by
+        ``NULL`` columns when ``second`` has none), in one round trip.
+
+        Slot names must differ between the two queries.
+        """
+        if first.alias != second.alias:
+            raise ValueError("Both queries must use the same database.")
+        names = [name for _index, name, _field in first.slots + second.slots]
+        if len(set(names)) != len(names):
+            raise ValueError("The two queries share a slot name.")
+        offset = len(first.params)
+        return cls(
+            first.alias,
+            f"SELECT * FROM ({first.sql}) first_rows "
+            f"LEFT JOIN ({second.sql}) second_rows ON 1 = 1",
+            first.params + second.params,
+            first.slots
+            + [(index + offset, name, field) for index, name, field in second.slots],
+            first.converters
+            + [
+                (position + first.width, converter)
+                for position, converter in second.converters
+            ],
+            first.width + second.width,
         )
 
     def rows(self, **values: Any) -> list:

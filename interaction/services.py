@@ -72,11 +72,14 @@ def propose(
         offers = frozenset(offers)
         catalogue = _only_offers(catalogue, offers)
         call = dataclasses.replace(call, count=max(1, len(offers)))
+    if call.date is None:
+        call = dataclasses.replace(call, date=timezone.now())
+    history = DatabaseHistory()
     outcome = core.propose(
         catalogue,
         call,
-        ContactDirectory(snapshot.dimensions),
-        DatabaseHistory(),
+        ContactDirectory(catalogue, snapshot.dimensions, history, call.date),
+        history,
     )
     interaction_id = uuid.uuid4()
     proposals = outcome.proposals

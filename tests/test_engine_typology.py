@@ -486,3 +486,35 @@ def test_history_is_read_once_whatever_the_number_of_offers(environment):
     # One query for the contact's history, one for the global budget.
     assert len(history) == 2
     assert len(many) <= 5
+
+
+def test_a_contact_and_its_history_come_in_one_query(
+    environment, catalogue, web, contact
+):
+    rule(environment, quantity=1)
+    record(catalogue["gold"], web, contact, when=NOW - HOUR)
+    ask(web, contact)  # builds the snapshot
+
+    with CaptureQueriesContext(connection) as captured:
+        result = ask(web, contact, count=10)
+
+    assert sorted(codes(result)) == ["car-loan", "mortgage", "silver"]
+    assert len(captured.captured_queries) == 1
+
+
+def test_history_of_a_contact_identified_by_another_field(
+    environment, catalogue, contact
+):
+    by_email = make_space(
+        environment, "by-email", identification_fields="email", max_offers=10
+    )
+    for offer in catalogue.values():
+        offer.spaces.add(by_email)
+        offer.save_revision().publish()
+    rule(environment, quantity=1)
+    record(catalogue["gold"], by_email, contact, when=NOW - HOUR)
+
+    result = ask(by_email, contact_id=contact.email, count=10)
+
+    assert result.identified
+    assert sorted(codes(result)) == ["car-loan", "mortgage", "silver"]

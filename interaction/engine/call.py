@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .catalogue import CompiledOffer, CompiledSpace
 
@@ -41,8 +41,7 @@ class Call:
     explain: bool = True
 
 
-@dataclass(frozen=True)
-class HistoryRow:
+class HistoryRow(NamedTuple):
     offer_id: int | None
     category_id: int | None
     channel: str
