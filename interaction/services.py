@@ -70,7 +70,11 @@ def propose(
     catalogue = snapshot.catalogue
     if offers is not None:
         offers = frozenset(offers)
-        catalogue = _only_offers(catalogue, offers)
+        catalogue = snapshot.restricted.get(offers)
+        if catalogue is None:
+            catalogue = snapshot.restricted[offers] = _only_offers(
+                snapshot.catalogue, offers
+            )
         call = dataclasses.replace(call, count=max(1, len(offers)))
     if call.date is None:
         call = dataclasses.replace(call, date=timezone.now())

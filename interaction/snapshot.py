@@ -64,6 +64,8 @@ class Snapshot:
     #: (space id, offer id) -> (content, {"html", "text"}) for spaces whose
     #: rendering does not depend on the contact; filled as offers are shown.
     presentations: dict = field(default_factory=dict)
+    #: Chosen offer ids (the offer block's) -> the catalogue restricted to them.
+    restricted: dict = field(default_factory=dict)
 
 
 _lock = threading.Lock()
