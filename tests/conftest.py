@@ -7,6 +7,7 @@ import shutil
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db import connections
 from home.models import Contact
 
 from interaction.models import Environment, Offer, OfferCategory, OfferSpace
@@ -156,5 +157,8 @@ def browser():
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
         yield browser
+        # ORM calls made while Playwright runs use a context of their own; close
+        # their connections here, or the test database cannot be dropped.
+        connections.close_all()
         browser.close()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
