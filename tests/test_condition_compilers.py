@@ -1,5 +1,6 @@
 """The Python predicate and the SQL ``Q`` of a condition select the same contacts."""
 
+import builtins
 import datetime
 import random
 
@@ -180,3 +181,18 @@ def test_context_values_of_any_type_never_break_a_condition(tree, values, expect
     predicate = compile_predicate(tree, {})
 
     assert predicate({tree["field"]: values}, TODAY) is expected
+
+
+def test_values_that_look_like_code_are_compared_as_text(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("eval/exec must not be used")
+
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+    text = "x') or __import__('os').system('false') or ('"
+    predicate = compile_predicate(
+        {"any": [{"field": "context.q", "op": "=", "value": text}]}, {}
+    )
+
+    assert predicate({"context.q": text}, TODAY) is True
+    assert predicate({"context.q": "x"}, TODAY) is False
