@@ -663,20 +663,22 @@ def main():
 
     client = Client()
 
-    def body(call):
+    def body(call, store=False):
         return json.dumps(
             {
                 "space": call.space,
                 "contact": int(call.contact_id),
                 "count": call.count,
                 "seed": call.seed,
-                "store": False,
+                "store": store,
             }
         )
 
-    def client_post(path):
+    def client_post(path, store=False):
         def run(call):
-            response = client.post(path, body(call), content_type="application/json")
+            response = client.post(
+                path, body(call, store), content_type="application/json"
+            )
             if response.status_code != 200:
                 raise SystemExit(f"{path}: {response.status_code} {response.content!r}")
 
@@ -800,6 +802,25 @@ def main():
             http_post(bench.urls.FLOOR_PATH),
         ),
     )
+    # Storing (each call's contact is a different one, so what a call stores
+    # does not change the others); the rows are deleted afterwards, so the
+    # history stays as built for later runs.
+    last_id = Proposition.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    try:
+        measure_together(
+            (
+                "client_store",
+                "(b3) POST propose store=true, test client",
+                client_post(PROPOSE_PATH, store=True),
+            ),
+            (
+                "client_store_floor",
+                "(b3f) floor view, Django test client",
+                client_post(bench.urls.FLOOR_PATH),
+            ),
+        )
+    finally:
+        Proposition.objects.filter(pk__gt=last_id).delete()
 
     def ratio_line(label, num, den, target):
         ratio = results[num][0] / results[den][0]
@@ -819,6 +840,9 @@ def main():
     ratio_line(
         "(a10k) 10k offers / 1k offers (core)", "core10k", "core", TARGET_10K_RATIO
     )
+    store_ratio = results["client_store"][0] / results["client_store_floor"][0]
+    store_label = "(b3) test client propose store=true / floor"
+    log(f"  {store_label:<46} {store_ratio:6.2f}x   (for information)")
     dense_label = "(a10k') 1,000 offers a space / 100 (core)"
     dense_ratio = results["core10k_dense"][0] / results["core"][0]
     log(f"  {dense_label:<46} {dense_ratio:6.2f}x   (for information)")
