@@ -9,7 +9,11 @@ from .space import Channel, PropositionStatus
 
 
 class Proposition(models.Model):
-    """One offer proposed to one contact or visitor in one space by one call."""
+    """One offer proposed to one contact or visitor in one space by one call.
+
+    Written by every call that stores its propositions, so the table only has
+    the indexes its reads need: each index is maintained on every insert.
+    """
 
     id = models.BigAutoField(primary_key=True)
     interaction_id = models.UUIDField(
@@ -20,6 +24,7 @@ class Proposition(models.Model):
         verbose_name=_("environment"),
         on_delete=models.CASCADE,
         related_name="+",
+        db_index=False,  # the history indexes start with it
     )
     offer = models.ForeignKey(
         "interaction.Offer",
@@ -28,8 +33,9 @@ class Proposition(models.Model):
         on_delete=models.SET_NULL,
         related_name="propositions",
         help_text="Null once the offer is deleted; offer_code keeps the history.",
+        db_index=False,  # interaction_prop_offer starts with it
     )
-    offer_code = models.SlugField(_("offer code"), max_length=50)
+    offer_code = models.SlugField(_("offer code"), max_length=50, db_index=False)
     category = models.ForeignKey(
         "interaction.OfferCategory",
         verbose_name=_("category"),
