@@ -1,9 +1,167 @@
+"""The four roles of SPEC §1 and the "Offer approval" workflow, as of 0.1.0.
+
+A migration must not call live application code: what it does would change
+whenever that code changes. So this is a frozen copy of the role table and of
+``sync_roles`` from ``interaction/roles.py`` at the time this migration was
+written. Edit ``interaction/roles.py`` (and ``manage.py interaction_sync_roles``,
+or a new data migration) to change roles; never this file.
+"""
+
 from django.db import migrations
+
+ADMINISTRATORS = "Interaction administrators"
+OFFER_MANAGERS = "Offer managers"
+OFFER_APPROVERS = "Offer approvers"
+DELIVERY_MANAGERS = "Delivery managers"
+
+WORKFLOW_NAME = "Offer approval"
+WORKFLOW_MODELS = ("offer", "offercategory", "offerspace")
+
+_ALL = ("add", "change", "delete", "view", "publish", "lock", "unlock")
+_EDIT = ("add", "change", "delete", "view", "lock", "unlock")
+_VIEW = ("view",)
+_APPROVE = ("view", "publish")
+
+#: Per role: model -> actions on the interaction models.
+ROLES = {
+    ADMINISTRATORS: {
+        "environment": ("add", "change", "delete", "view"),
+        "typologyrule": ("add", "change", "delete", "view"),
+        "offerspace": _ALL,
+        "offercategory": _ALL,
+        "offer": _ALL,
+        "proposition": _VIEW,
+    },
+    OFFER_MANAGERS: {
+        "environment": _VIEW,
+        "typologyrule": _VIEW,
+        "offerspace": _VIEW,
+        "offercategory": _EDIT,
+        "offer": _EDIT,
+    },
+    OFFER_APPROVERS: {
+        "environment": _VIEW,
+        "typologyrule": _VIEW,
+        "offerspace": _APPROVE,
+        "offercategory": _APPROVE,
+        "offer": _APPROVE,
+    },
+    DELIVERY_MANAGERS: {
+        "environment": _VIEW,
+        "typologyrule": _VIEW,
+        "offerspace": _VIEW,
+        "offercategory": _VIEW,
+        "offer": _VIEW,
+        "proposition": _VIEW,
+    },
+}
+
+#: Permissions outside this app: (app_label, model, codename) per role.
+EXTRA_PERMISSIONS = {
+    ADMINISTRATORS: [
+        ("wagtailcore", "workflow", "add_workflow"),
+        ("wagtailcore", "workflow", "change_workflow"),
+        ("wagtailcore", "workflow", "delete_workflow"),
+        ("wagtailcore", "task", "add_task"),
+        ("wagtailcore", "task", "change_task"),
+        ("wagtailcore", "task", "delete_task"),
+        ("wagtailimages", "image", "add_image"),
+        ("wagtailimages", "image", "choose_image"),
+    ],
+    OFFER_MANAGERS: [
+        ("wagtailimages", "image", "add_image"),
+        ("wagtailimages", "image", "choose_image"),
+    ],
+    OFFER_APPROVERS: [("wagtailimages", "image", "choose_image")],
+    DELIVERY_MANAGERS: [],
+}
+
+_ACTION_NAMES = {
+    "add": "Can add",
+    "change": "Can change",
+    "delete": "Can delete",
+    "view": "Can view",
+    "publish": "Can publish",
+    "lock": "Can lock",
+    "unlock": "Can unlock",
+}
+
+
+def _permission(apps, app_label, model, codename, name=None):
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    content_type, _created = ContentType.objects.get_or_create(
+        app_label=app_label, model=model
+    )
+    permission, _created = Permission.objects.get_or_create(
+        content_type=content_type,
+        codename=codename,
+        defaults={"name": name or codename.replace("_", " ").capitalize()},
+    )
+    return permission
+
+
+def sync_roles(apps) -> None:
+    """Create or update the four groups and the approval workflow. Idempotent."""
+    Group = apps.get_model("auth", "Group")
+    groups = {}
+    for role, models in ROLES.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        groups[role] = group
+        permissions = [
+            _permission(
+                apps,
+                "interaction",
+                model,
+                f"{action}_{model}",
+                f"{_ACTION_NAMES[action]} {model}",
+            )
+            for model, actions in models.items()
+            for action in actions
+        ]
+        permissions += [_permission(apps, *extra) for extra in EXTRA_PERMISSIONS[role]]
+        permissions.append(
+            _permission(
+                apps,
+                "wagtailadmin",
+                "admin",
+                "access_admin",
+                "Can access Wagtail admin",
+            )
+        )
+        group.permissions.add(*permissions)
+    _sync_workflow(apps, groups[OFFER_APPROVERS])
+
+
+def _sync_workflow(apps, approvers) -> None:
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Workflow = apps.get_model("wagtailcore", "Workflow")
+    WorkflowTask = apps.get_model("wagtailcore", "WorkflowTask")
+    WorkflowContentType = apps.get_model("wagtailcore", "WorkflowContentType")
+    GroupApprovalTask = apps.get_model("wagtailcore", "GroupApprovalTask")
+
+    task_type, _created = ContentType.objects.get_or_create(
+        app_label="wagtailcore", model="groupapprovaltask"
+    )
+    workflow, _created = Workflow.objects.get_or_create(
+        name=WORKFLOW_NAME, defaults={"active": True}
+    )
+    if not WorkflowTask.objects.filter(workflow=workflow).exists():
+        task = GroupApprovalTask.objects.create(
+            name=f"{approvers.name} approval", content_type=task_type, active=True
+        )
+        task.groups.set([approvers])
+        WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    for model in WORKFLOW_MODELS:
+        content_type, _created = ContentType.objects.get_or_create(
+            app_label="interaction", model=model
+        )
+        WorkflowContentType.objects.get_or_create(
+            content_type=content_type, defaults={"workflow": workflow}
+        )
 
 
 def create_roles(apps, schema_editor):
-    from interaction.roles import sync_roles
-
     sync_roles(apps)
 
 
