@@ -381,7 +381,7 @@ def build_history(environment):
         cursor.execute(
             f"""
             INSERT INTO {table} (interaction_id, environment_id, offer_id, offer_code,
-                category_id, space_id, channel, contact_ref, visitor_id, campaign_id,
+                category_id, space_id, channel, contact_key, visitor_id, campaign_id,
                 rank, weight, status, event_date, last_modified)
             SELECT gen_random_uuid(), %s, o.id, o.code, o.category_id, o.space_id,
                 'web', c.id::text, '', NULL, r.rank, r.weight,
@@ -434,14 +434,15 @@ class MemoryHistory:
     def __init__(self, rows_by_key):
         self.rows_by_key = rows_by_key
 
-    def contact_history(self, environment_id, contact_key, visitor, since, until):
+    def contact_history(self, environment_id, key, visitor, period):
+        since, until = period
         return [
             row
-            for row in self.rows_by_key.get(contact_key, ())
+            for row in self.rows_by_key.get(key, ())
             if since <= row.event_date <= until
         ]
 
-    def offer_counts(self, offer_ids, since, until, channel, statuses):
+    def offer_counts(self, offer_ids, period, channel, statuses):
         return {}  # the bench has no global capping rule
 
 
@@ -552,12 +553,12 @@ def main():
     from home.models import Contact
 
     import bench.urls
-    from interaction import services
+    from interaction.delivery import propose as services
+    from interaction.delivery.readers import DatabaseDirectory, DatabaseHistory
+    from interaction.delivery.snapshot import build_snapshot, get_snapshot
     from interaction.engine import core
     from interaction.engine.call import Call
-    from interaction.history import ContactDirectory, DatabaseHistory
     from interaction.models import Offer, Proposition
-    from interaction.snapshot import build_snapshot, get_snapshot
 
     log(f"== setup ({connection.settings_dict['NAME']})")
     started = time.perf_counter()
@@ -607,7 +608,7 @@ def main():
     calls = [
         Call(
             space=rng.choice(space_codes),
-            contact_id=str(pk),
+            contact=str(pk),
             count=3,
             seed=rng.randrange(2**31),
             explain=False,
@@ -617,21 +618,24 @@ def main():
     warm, sample = calls[: args.warmup], calls[args.warmup :]
 
     # In-memory readers, preloaded for the sampled contacts from the same rows.
-    directory = ContactDirectory(catalogue, snapshot.dimensions)
+    directory = DatabaseDirectory(snapshot.dimensions)
     env_catalogue = catalogue.environments[environment.pk]
     now = timezone.now()
     margin = env_catalogue.history_period + datetime.timedelta(days=1)
     db_history = DatabaseHistory()
     contacts, histories = {}, {}
     for call in calls:
-        found = directory(environment.pk, ("pk",), [call.contact_id])
-        contacts[call.contact_id] = found
-        histories[found[0]] = db_history.contact_history(
-            environment.pk, found[0], False, now - margin, now + margin
+        found = directory.find(environment.pk, ("pk",), [call.contact], None)
+        contacts[call.contact] = found
+        histories[found.key] = db_history.contact_history(
+            environment.pk, found.key, False, (now - margin, now + margin)
         )
 
-    def lookup(environment_id, fields, values):
-        return contacts.get(values[0])
+    class MemoryDirectory:
+        def find(self, environment_id, fields, values, history):
+            return contacts.get(values[0])
+
+    lookup = MemoryDirectory()
 
     memory = MemoryHistory(histories)
 
@@ -667,7 +671,7 @@ def main():
         return json.dumps(
             {
                 "space": call.space,
-                "contact": int(call.contact_id),
+                "contact": int(call.contact),
                 "count": call.count,
                 "seed": call.seed,
                 "store": store,
@@ -742,13 +746,13 @@ def main():
         ),
         target=f"target median <= {TARGET_CORE_MS:g} ms",
     )
-    measure("service", "(a') services.propose, DB readers", run_service)
+    measure("service", "(a') delivery propose, DB readers", run_service)
     log("  breakdown of (a'), same calls:")
     longest = env_catalogue.history_period
 
     def lookup_with_history(call):
-        ContactDirectory(catalogue, snapshot.dimensions, DatabaseHistory(), now)(
-            environment.pk, ("pk",), [call.contact_id]
+        directory.find(
+            environment.pk, ("pk",), [call.contact], (now - longest, now + longest)
         )
 
     measure(
@@ -759,13 +763,13 @@ def main():
     measure(
         "lookup",
         "  contact alone (1 query)",
-        lambda call: directory(environment.pk, ("pk",), [call.contact_id]),
+        lambda call: directory.find(environment.pk, ("pk",), [call.contact], None),
     )
     measure(
         "history",
         "  history alone (1 query)",
         lambda call: db_history.contact_history(
-            environment.pk, call.contact_id, False, now - longest, now + longest
+            environment.pk, call.contact, False, (now - longest, now + longest)
         ),
     )
     outcomes = [core.propose(catalogue, call, lookup, memory) for call in calls]
@@ -777,7 +781,7 @@ def main():
 
     measure(
         "render",
-        "  services._render of the proposals",
+        "  _render of the proposals",
         run_render,
         items=(outcomes[args.warmup :], outcomes[: args.warmup]),
     )
@@ -856,7 +860,7 @@ def main():
         prof = sample[: min(500, len(sample))]
         profile("(a) engine core", run_core, prof)
         profile("(a10k) engine core, 10k offers", run_big, prof)
-        profile("(a') services.propose", run_service, prof)
+        profile("(a') delivery propose", run_service, prof)
         profile("(b1) test client propose", client_post(PROPOSE_PATH), prof)
 
     conn.close()

@@ -29,7 +29,7 @@ def floor(request):
         row[0]
         for row in Proposition.objects.filter(
             environment_id=FLOOR_ENVIRONMENT_ID,
-            contact_ref=str(body["contact"]),
+            contact_key=str(body["contact"]),
             event_date__gte=since,
         ).values_list("id")[:10]
     ]

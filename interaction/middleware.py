@@ -4,7 +4,7 @@
 (``uuid4().hex``) in the cookie named by ``INTERACTION_VISITOR_COOKIE``
 (default ``interaction_visitor``), kept one year, ``SameSite=Lax``, and sets
 ``request.interaction_visitor`` for the template tag, the blocks and
-:func:`interaction.requests.propose_for_request`.
+:func:`interaction.delivery.web.propose_for_request`.
 
 The cookie is **not** ``HttpOnly``: the JS client (``interaction/offers.js``)
 reads it to send the visitor id to the JSON API from any page, including
@@ -20,15 +20,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.conf import settings
+from . import conf
 
-DEFAULT_COOKIE = "interaction_visitor"
 COOKIE_AGE = 365 * 24 * 60 * 60
 _VALID = re.compile(r"[0-9a-f]{32}")
-
-
-def cookie_name() -> str:
-    return getattr(settings, "INTERACTION_VISITOR_COOKIE", None) or DEFAULT_COOKIE
 
 
 def valid_visitor_id(value: str | None) -> str | None:
@@ -43,7 +38,7 @@ class VisitorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        name = cookie_name()
+        name = conf.visitor_cookie()
         visitor = valid_visitor_id(request.COOKIES.get(name))
         is_new = visitor is None
         if is_new:

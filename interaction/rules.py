@@ -1,14 +1,17 @@
-"""Object permissions: a role's model permission, limited to its environments.
+"""Who may do what (SPEC §1): a role's permission, limited to its environments.
 
-Django asks every authentication backend and grants on the first yes, so these
-rules decide object-level checks (``user.has_perm(perm, obj)``), which
-``ModelBackend`` always refuses. Model-level checks (``obj`` is ``None``) come out
-the same as the group permission.
+Roles are groups (:mod:`interaction.roles`); an environment lists the groups
+and users who may work in it. Django asks every authentication backend and
+grants on the first yes, so the rules here decide object-level checks
+(``user.has_perm(perm, obj)``), which ``ModelBackend`` always refuses.
+Model-level checks (``obj`` is ``None``) come out the same as the group
+permission. Admin views and querysets reach the same answer through
+:func:`can_work_in` and ``for_user()``.
 """
 
 import rules
 
-from .access import can_work_in
+from .models import Environment
 
 MODELS = (
     "environment",
@@ -19,6 +22,32 @@ MODELS = (
     "proposition",
 )
 ACTIONS = ("add", "change", "delete", "view", "publish", "lock", "unlock")
+
+_CACHE_ATTRIBUTE = "_interaction_environment_ids"
+
+
+def environment_ids_for(user) -> set[int]:
+    """Ids of the environments ``user`` may work in, cached on the user object."""
+    if not hasattr(user, _CACHE_ATTRIBUTE):
+        ids = set(Environment.objects.for_user(user).values_list("pk", flat=True))
+        setattr(user, _CACHE_ATTRIBUTE, ids)
+    return getattr(user, _CACHE_ATTRIBUTE)
+
+
+def environment_id_of(obj) -> int | None:
+    if isinstance(obj, Environment):
+        return obj.pk
+    return getattr(obj, "environment_id", None)
+
+
+def can_work_in(user, obj) -> bool:
+    """True if ``user`` may work in the environment ``obj`` belongs to."""
+    if user.is_superuser:
+        return True
+    environment_id = environment_id_of(obj)
+    if environment_id is None:
+        return True
+    return environment_id in environment_ids_for(user)
 
 
 def has_group_permission(permission: str):

@@ -4,8 +4,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import published, unpublished
 
+from .delivery.snapshot import invalidate
 from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
-from .snapshot import invalidate
 
 
 def catalogue_changed(**kwargs):

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from django.core import signing
 
-from interaction.api import ProposeOut
+from interaction.api.schemas import ProposeOut
+from interaction.delivery.tracking import tracked_url
 from interaction.models import Proposition, SpaceContentField
-from interaction.models.space import PropositionStatus
-from interaction.tracking import tracked_url
+from interaction.models.choices import PropositionStatus
 
 from .conftest import make_category, make_offer, make_space, publish
 
@@ -104,7 +104,7 @@ def test_propose_for_an_identified_contact(client, banner, contact):
     assert stored.count() == 2
     for item in body["propositions"]:
         row = stored.get(pk=item["id"])
-        assert row.contact_ref == str(contact.pk)
+        assert row.contact_key == str(contact.pk)
         assert row.offer_code == item["offer"]["code"]
         assert row.rank == item["rank"]
         assert row.status == PropositionStatus.PROPOSED
@@ -155,7 +155,7 @@ def test_propose_in_an_anonymous_space(client, visitor_space):
     assert [p["offer"]["code"] for p in body["propositions"]] == ["welcome-offer"]
     row = Proposition.objects.get(pk=body["propositions"][0]["id"])
     assert row.visitor_id == "v-123"
-    assert row.contact_ref == ""
+    assert row.contact_key == ""
     assert row.event_date == datetime.datetime(2030, 5, 1, 10, tzinfo=datetime.UTC)
 
 
@@ -185,7 +185,7 @@ def test_draft_space_is_404(client, environment):
 
 
 def test_space_not_in_real_time_mode_is_409(client, environment):
-    make_space(environment, "batch-only", unitary_enabled=False)
+    make_space(environment, "batch-only", real_time=False)
 
     response = post(client, PROPOSE, {"space": "batch-only", "contact": 1})
 

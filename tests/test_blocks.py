@@ -54,7 +54,7 @@ def test_offer_space_block_renders_offers_for_the_request(
 ):
     html = render(body(space_block(space, count=2)), request_for)
     proposition = Proposition.objects.get()
-    assert proposition.contact_ref == str(contact.pk)
+    assert proposition.contact_key == str(contact.pk)
     assert "Gold card" in html
     assert f'data-interaction="{proposition.interaction_id}"' in html
     assert f'data-proposition="{proposition.pk}" data-token="' in html

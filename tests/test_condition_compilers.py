@@ -7,9 +7,10 @@ import random
 import pytest
 from home.models import Contact
 
-from interaction.conditions import model_fields, validate_condition
-from interaction.conditions_sql import compile_q
+from interaction.engine.conditions import ConditionSchema, validate_condition
 from interaction.engine.predicates import compile_predicate
+from interaction.targeting.fields import model_fields
+from interaction.targeting.sql import condition_q
 
 TODAY = datetime.date(2026, 6, 15)
 FIELDS = (
@@ -50,7 +51,7 @@ def _selected_both_ways(tree, contacts):
     predicate = compile_predicate(tree, kinds)
     in_python = {c.pk for c in contacts if predicate(_values(c), TODAY)}
     in_sql = set(
-        Contact.objects.filter(compile_q(tree, kinds, TODAY)).values_list(
+        Contact.objects.filter(condition_q(tree, kinds, TODAY)).values_list(
             "pk", flat=True
         )
     )
@@ -102,7 +103,6 @@ def test_examples_are_selective(contacts):
 
 
 def _schema():
-    from interaction.conditions import ConditionSchema
 
     return ConditionSchema(contact_fields=model_fields(Contact), allow_context=False)
 

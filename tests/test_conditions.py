@@ -6,20 +6,20 @@ The schemas come from real environments: ``environment`` targets ``home.Contact`
 """
 
 import pytest
-from django.core.exceptions import ValidationError
 from home.models import Contact
 
-from interaction.conditions import (
+from interaction.engine.conditions import (
     DATE,
     NUMBER,
     OPERATORS,
     TEXT,
     ConditionSchema,
-    model_fields,
     validate_condition,
 )
+from interaction.engine.errors import ConditionError
 from interaction.models import Offer, OfferCategory
 from interaction.models.typology import OFFER_CONDITION_FIELDS
+from interaction.targeting.fields import model_fields
 
 
 def cmp(field, op, value=None):
@@ -55,9 +55,9 @@ def anonymous_schema(anonymous_environment):
 
 
 def error_of(tree, schema) -> str:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ConditionError) as caught:
         validate_condition(tree, schema)
-    return " ".join(caught.value.messages)
+    return str(caught.value)
 
 
 # The fields a condition can use ------------------------------------------------

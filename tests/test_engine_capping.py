@@ -5,7 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
-from interaction import services, snapshot
+from interaction.delivery import propose as services
+from interaction.delivery import snapshot
 from interaction.engine.call import Call
 from interaction.models import OfferWeight, Proposition, TypologyRule
 
@@ -73,7 +74,7 @@ def test_global_capping_holds_under_concurrent_contacts(environment):
 
     results = run_concurrently(
         [
-            Call(space=space.code, contact_id=str(contact.pk), count=2)
+            Call(space=space.code, contact=str(contact.pk), count=2)
             for contact in contacts
         ]
     )
@@ -107,7 +108,7 @@ def test_global_capping_holds_for_visitors_with_a_cold_snapshot(
 
     run_concurrently(
         [
-            Call(space=space.code, visitor_id=f"visitor-{number}", count=2)
+            Call(space=space.code, visitor=f"visitor-{number}", count=2)
             for number in range(CALLS)
         ]
     )
@@ -118,3 +119,23 @@ def test_global_capping_holds_for_visitors_with_a_cold_snapshot(
         Proposition.objects.filter(offer=capped).values("visitor_id").distinct().count()
         == BUDGET
     )
+
+
+def test_an_offer_over_its_cap_at_storage_gives_its_place_to_the_next(environment):
+    """Count 1: every caller ranks the capped offer first, most find it gone
+    when they store; each must then get the uncapped offer, never nothing."""
+    space, capped, free = capped_catalogue(environment)
+    contacts = [make_contact() for _ in range(CALLS)]
+    snapshot.get_snapshot()
+
+    results = run_concurrently(
+        [
+            Call(space=space.code, contact=str(contact.pk), count=1)
+            for contact in contacts
+        ]
+    )
+
+    assert [len(result.propositions) for result in results] == [1] * CALLS
+    assert Proposition.objects.filter(offer=capped).count() == BUDGET
+    assert Proposition.objects.filter(offer=free).count() == CALLS - BUDGET
+    assert all(result.propositions[0].rank == 1 for result in results)

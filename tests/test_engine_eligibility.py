@@ -7,8 +7,9 @@ import itertools
 import pytest
 from home.models import Contact
 
-from interaction import services
-from interaction.engine.call import Call, SpaceNotUnitary, UnknownSpace
+from interaction.delivery import propose as services
+from interaction.engine.call import Call
+from interaction.engine.errors import SpaceNotRealTime, UnknownSpace
 from interaction.models import OfferWeight, Proposition, SpaceContentField
 
 from .conftest import make_category, make_offer, make_space, publish
@@ -40,7 +41,9 @@ def ask(space, contact=None, *, store=False, **call):
     """One inbound engine call on ``space`` at ``NOW`` unless told otherwise."""
     call.setdefault("date", NOW)
     if contact is not None:
-        call.setdefault("contact_id", str(contact.pk))
+        call.setdefault(
+            "contact", contact if isinstance(contact, str) else str(contact.pk)
+        )
     code = space if isinstance(space, str) else space.code
     return services.propose(Call(space=code, **call), store=store)
 
@@ -74,7 +77,7 @@ def record(offer, space, who, *, status="proposed", when=NOW, visitor=False):
         category_id=offer.category_id,
         space=space,
         channel=space.channel,
-        contact_ref="" if visitor else reference,
+        contact_key="" if visitor else reference,
         visitor_id=reference if visitor else "",
         rank=1,
         weight=1.0,
@@ -120,12 +123,12 @@ def test_space_unpublished_after_going_live_raises(environment, contact, offer, 
 
 
 def test_batch_only_space_refuses_inbound_calls(environment, contact, category):
-    batch = make_space(environment, "mailing", unitary_enabled=False)
+    batch = make_space(environment, "mailing", real_time=False)
     make_offer(category, spaces=[batch])
 
-    with pytest.raises(SpaceNotUnitary):
+    with pytest.raises(SpaceNotRealTime):
         ask(batch, contact)
-    assert codes(ask(batch, contact, inbound=False)) == ["gold-card"]
+    assert codes(ask(batch, contact, real_time=False)) == ["gold-card"]
 
 
 # 2. Identification
@@ -136,12 +139,12 @@ def test_identified_by_primary_key(contact, offer, space):
 
     assert result.identified
     assert codes(result) == ["gold-card"]
-    assert Proposition.objects.get().contact_ref == str(contact.pk)
+    assert Proposition.objects.get().contact_key == str(contact.pk)
 
 
 @pytest.mark.parametrize("contact_id", ["999999", "not-a-number", "", "1|2"])
 def test_unknown_primary_key_is_not_identified(contact, offer, space, contact_id):
-    result = ask(space, contact_id=contact_id)
+    result = ask(space, contact=contact_id)
 
     assert not result.identified
     assert result.propositions == []
@@ -152,13 +155,13 @@ def test_identified_by_email(environment, category, contact):
     space = make_space(environment, "by-email", identification_fields="email")
     make_offer(category, spaces=[space])
 
-    result = ask(space, contact_id=contact.email, store=True)
+    result = ask(space, contact=contact.email, store=True)
 
     assert result.identified
     assert codes(result) == ["gold-card"]
     # History is keyed by the contact's primary key, whatever identified it.
-    assert Proposition.objects.get().contact_ref == str(contact.pk)
-    assert not ask(space, contact_id=str(contact.pk)).identified
+    assert Proposition.objects.get().contact_key == str(contact.pk)
+    assert not ask(space, contact=str(contact.pk)).identified
 
 
 def test_identified_by_several_fields_joined_with_a_bar(environment, category):
@@ -168,12 +171,12 @@ def test_identified_by_several_fields_joined_with_a_bar(environment, category):
     )
     make_offer(category, spaces=[space])
 
-    assert ask(space, contact_id="ada@example.com|FR").identified
-    assert not ask(space, contact_id="ada@example.com|DE").identified
-    assert not ask(space, contact_id="FR|ada@example.com").identified
-    assert not ask(space, contact_id="ada@example.com").identified
-    assert not ask(space, contact_id="ada@example.com|FR|x").identified
-    assert ask(space, contact_id=f"{ada.email}|{ada.country}").propositions
+    assert ask(space, contact="ada@example.com|FR").identified
+    assert not ask(space, contact="ada@example.com|DE").identified
+    assert not ask(space, contact="FR|ada@example.com").identified
+    assert not ask(space, contact="ada@example.com").identified
+    assert not ask(space, contact="ada@example.com|FR|x").identified
+    assert ask(space, contact=f"{ada.email}|{ada.country}").propositions
 
 
 @pytest.fixture
@@ -191,7 +194,7 @@ def test_unknown_contact_falls_back_to_the_anonymous_space(
     offer.spaces.add(space)
     publish(offer)
 
-    result = ask(space, contact_id="424242", visitor_id="visitor-1", store=True)
+    result = ask(space, contact="424242", visitor="visitor-1", store=True)
 
     assert not result.identified
     assert result.space_code == "visitor-banner"
@@ -199,14 +202,14 @@ def test_unknown_contact_falls_back_to_the_anonymous_space(
     stored = Proposition.objects.get()
     assert stored.environment_id == anonymous_environment.pk
     assert stored.visitor_id == "visitor-1"
-    assert stored.contact_ref == ""
+    assert stored.contact_key == ""
     assert stored.space_id == anonymous_space.pk
 
 
 def test_no_contact_at_all_falls_back_too(environment, offer, anonymous_space):
     space = make_space(environment, "with-fallback", fallback_space=anonymous_space)
 
-    result = ask(space, visitor_id="visitor-1")
+    result = ask(space, visitor="visitor-1")
 
     assert not result.identified
     assert codes(result) == ["welcome-pack"]
@@ -217,7 +220,7 @@ def test_known_contact_ignores_the_fallback(environment, contact, anonymous_spac
     space = make_space(environment, "with-fallback", fallback_space=anonymous_space)
     make_offer(category, spaces=[space])
 
-    result = ask(space, contact, visitor_id="visitor-1")
+    result = ask(space, contact, visitor="visitor-1")
 
     assert result.identified
     assert result.space_code == "with-fallback"
@@ -225,7 +228,7 @@ def test_known_contact_ignores_the_fallback(environment, contact, anonymous_spac
 
 
 def test_anonymous_space_serves_visitors(anonymous_space):
-    result = ask(anonymous_space, visitor_id="visitor-7", store=True)
+    result = ask(anonymous_space, visitor="visitor-7", store=True)
 
     assert not result.identified
     assert codes(result) == ["welcome-pack"]
@@ -235,7 +238,7 @@ def test_anonymous_space_serves_visitors(anonymous_space):
 def test_unknown_contact_without_fallback_gets_nothing_and_a_reason(
     offer, space, contact
 ):
-    result = ask(space, contact_id="424242", store=True)
+    result = ask(space, contact="424242", store=True)
 
     assert result.propositions == []
     assert "424242" in result.reason and "fallback" in result.reason

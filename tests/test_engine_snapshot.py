@@ -6,8 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from interaction import services, snapshot
-from interaction.engine.call import Call, UnknownSpace
+from interaction.delivery import propose as services
+from interaction.delivery import snapshot
+from interaction.engine.call import Call
+from interaction.engine.errors import UnknownSpace
 from interaction.models import Offer, TypologyRule
 
 from .conftest import make_category, make_offer, make_space, publish
@@ -22,14 +24,14 @@ def contact(db):
 def live_codes(space, contact):
     """What a real-time call returns now (the contact date is the real now)."""
     result = services.propose(
-        Call(space=space.code, contact_id=str(contact.pk), count=10), store=False
+        Call(space=space.code, contact=str(contact.pk), count=10), store=False
     )
     return sorted(codes(result))
 
 
 def titles(space, contact):
     result = services.propose(
-        Call(space=space.code, contact_id=str(contact.pk), count=10), store=False
+        Call(space=space.code, contact=str(contact.pk), count=10), store=False
     )
     return [p.offer.title for p in result.propositions]
 
@@ -38,7 +40,7 @@ def test_snapshot_is_reused_while_nothing_changes(offer, space, contact):
     first = snapshot.get_snapshot()
 
     live_codes(space, contact)
-    services.propose(Call(space=space.code, contact_id=str(contact.pk)), store=True)
+    services.propose(Call(space=space.code, contact=str(contact.pk)), store=True)
     offer.title = "Draft title"
     offer.save_revision()
     make_offer(offer.category, "draft-only", spaces=[space], live=False)

@@ -332,8 +332,8 @@ def test_visitors_history_in_an_anonymous_environment(anonymous_environment):
     rule(anonymous_environment)
     record(offer, space, "visitor-1", visitor=True)
 
-    assert codes(ask(space, visitor_id="visitor-1")) == []
-    assert codes(ask(space, visitor_id="visitor-2")) == ["welcome-pack"]
+    assert codes(ask(space, visitor="visitor-1")) == []
+    assert codes(ask(space, visitor="visitor-2")) == ["welcome-pack"]
 
 
 def test_stored_propositions_feed_the_next_call(environment, catalogue, web, contact):
@@ -514,7 +514,7 @@ def test_history_of_a_contact_identified_by_another_field(
     rule(environment, quantity=1)
     record(catalogue["gold"], by_email, contact, when=NOW - HOUR)
 
-    result = ask(by_email, contact_id=contact.email, count=10)
+    result = ask(by_email, contact=contact.email, count=10)
 
     assert result.identified
     assert sorted(codes(result)) == ["car-loan", "mortgage", "silver"]

@@ -1,18 +1,29 @@
 """Weight formulas (SPEC §4): safe arithmetic, never ``eval``."""
 
 import builtins
+import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 
-from interaction.formulas import compile_formula, names, parse, validate_formula
+from interaction.engine.errors import InvalidDefinition
+from interaction.engine.evaluation import OfferTerms, WeightRow
+from interaction.engine.formulas import names, parse, validate_formula
+
+TODAY = datetime.date(2026, 1, 1)
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+def compile_formula(text):
+    """``text`` as the engine evaluates it: an offer's only weight row."""
+    evaluate = OfferTerms(weight_rows=(WeightRow(text),)).evaluate
+    return lambda values: evaluate(values, TODAY, NOW, 1)
 
 
 def message_of(callable_, *args) -> str:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidDefinition) as caught:
         callable_(*args)
-    return " ".join(caught.value.messages)
+    return str(caught.value)
 
 
 @pytest.fixture

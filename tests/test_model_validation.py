@@ -569,7 +569,7 @@ def space_form_data(environment, **overrides):
         "code": "sidebar",
         "description": "",
         "channel": "web",
-        "unitary_enabled": "on",
+        "real_time": "on",
         "max_offers": "3",
         "default_category": "",
         "default_themes": "",

@@ -17,7 +17,7 @@ def _proposition(offer, space, days_ago):
         offer_code=offer.code,
         space=space,
         channel=space.channel,
-        contact_ref="1",
+        contact_key="1",
         rank=1,
         weight=1.0,
         event_date=timezone.now() - datetime.timedelta(days=days_ago),

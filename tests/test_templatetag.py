@@ -9,10 +9,10 @@ from django.http import HttpResponse
 from django.template import Context, Template, TemplateSyntaxError
 from home.contacts import contact_from_request
 
+from interaction.delivery.tracking import token_matches
+from interaction.delivery.web import propose_for_request
 from interaction.middleware import VisitorMiddleware
 from interaction.models import Proposition
-from interaction.requests import propose_for_request
-from interaction.tracking import token_matches
 from tests.conftest import make_category, make_offer, make_space
 
 RESOLVER = "tests.test_templatetag.contact_from_header"
@@ -40,7 +40,7 @@ def test_tag_renders_offers_for_the_resolved_contact(
     html = render('{% offer_space "home-banner" count=2 %}', request)
 
     proposition = Proposition.objects.get()
-    assert proposition.contact_ref == str(contact.pk)
+    assert proposition.contact_key == str(contact.pk)
     assert proposition.offer_id == offer.pk
     assert f'data-interaction="{proposition.interaction_id}"' in html
     assert 'class="interaction-space"' in html
@@ -96,7 +96,7 @@ def test_unknown_or_draft_space_renders_nothing(
 
 
 def test_batch_only_space_renders_nothing(rf, resolver, contact, environment):
-    make_space(environment, "mailing", unitary_enabled=False)
+    make_space(environment, "mailing", real_time=False)
     request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
     assert render('{% offer_space "mailing" %}', request) == ""
 

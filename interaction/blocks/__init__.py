@@ -11,12 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
-from ..requests import (
-    MAX_COUNT,
+from ..delivery.web import (
     presentation_context,
     propose_for_request,
     propose_offer_for_request,
 )
+from ..engine.call import MAX_COUNT
 
 
 class OfferSpaceBlock(blocks.StructBlock):

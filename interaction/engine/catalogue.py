@@ -1,6 +1,6 @@
 """The compiled live catalogue the engine reads: plain, immutable data.
 
-Built once per publish by :mod:`interaction.snapshot` from published rows only,
+Built once per publish by :mod:`interaction.delivery.snapshot` from published rows only,
 shared by every call of every thread, never changed by a call (each offer's
 terms compile to a function on first use, once).
 """
@@ -8,11 +8,23 @@ terms compile to a function on first use, once).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .evaluation import OfferTerms
 from .predicates import Predicate
+
+
+def split_themes(themes: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Themes from "travel, Summer" or a list: trimmed, lowercased, no blanks.
+
+    Themes match case-insensitively everywhere: categories, spaces and calls.
+    """
+    if not themes:
+        return ()
+    if isinstance(themes, str):
+        themes = themes.split(",")
+    return tuple(theme.strip().lower() for theme in themes if theme and theme.strip())
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class CompiledSpace:
     label: str
     environment_id: int
     channel: str
-    unitary: bool
+    real_time: bool
     max_offers: int
     identification_fields: tuple[str, ...]
     fallback_space_code: str | None
@@ -88,7 +100,6 @@ class Catalogue:
     offers_by_space: Mapping[int, tuple[CompiledOffer, ...]] = field(
         default_factory=dict
     )
-    version: str = ""
 
 
 def index_by_space(

@@ -4,44 +4,44 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from . import typology
 from .call import (
+    ID_SEPARATOR,
     Call,
-    ContactLookup,
+    ContactDirectory,
     Decision,
     HistoryReader,
     Outcome,
     Proposal,
-    SpaceNotUnitary,
-    UnknownSpace,
 )
 from .catalogue import Catalogue, CompiledOffer, CompiledSpace, EnvironmentCatalogue
-from .typology import excluded_offers
+from .errors import SpaceNotRealTime, UnknownSpace
 
-ID_SEPARATOR = "|"
+Ranked = tuple[CompiledOffer, float]
 
 
 def propose(
     catalogue: Catalogue,
     call: Call,
-    lookup_contact: ContactLookup,
+    directory: ContactDirectory,
     history: HistoryReader,
 ) -> Outcome:
     """Rank the eligible live offers of ``call.space`` for one contact or visitor.
 
     Raises :class:`UnknownSpace` for a space that is not live and
-    :class:`SpaceNotUnitary` for an inbound call to a batch-only space.
+    :class:`SpaceNotRealTime` for a real-time call to a batch-only space.
     """
     space = catalogue.spaces.get(call.space)
     if space is None:
         raise UnknownSpace(f"No live space “{call.space}”.")
-    if call.inbound and not space.unitary:
-        raise SpaceNotUnitary(f"Space “{call.space}” does not take real-time calls.")
+    if call.real_time and not space.real_time:
+        raise SpaceNotRealTime(f"Space “{call.space}” does not take real-time calls.")
     date = call.date or datetime.datetime.now(datetime.UTC)
 
-    outcome = _identify(catalogue, space, call, lookup_contact, date)
+    outcome, contact_history = _identify(catalogue, space, call, directory, date)
     if outcome.reason:
         return outcome
     space = outcome.space
@@ -50,8 +50,10 @@ def propose(
     values = call_values(outcome.attributes, call.context)
     offers = catalogue.offers_by_space.get(space.id, ())
     candidates, trace = _eligible(environment, offers, space, call, values, date)
-    excluded = excluded_offers(
-        environment, space, candidates, outcome, values, date, history
+    rules = typology.applicable_rules(environment, space, values, date.date())
+    outcome.capping_rules = tuple(rule for rule in rules if rule.global_capping)
+    excluded = _excluded(
+        environment, space, candidates, outcome, rules, contact_history, history
     )
     kept = []
     for offer, weight in candidates:
@@ -63,19 +65,32 @@ def propose(
 
     # Candidates come in offer id order, so a seed gives the same tie order.
     rng = random.Random(call.seed)
-    ranked = sorted(kept, key=lambda item: (-item[1], rng.random()))
-    limit = max(0, min(call.count, space.max_offers))
-    for index, (offer, weight) in enumerate(ranked[:limit]):
-        outcome.proposals.append(Proposal(offer, index + 1, weight))
+    outcome.ranking = sorted(kept, key=lambda item: (-item[1], rng.random()))
+    outcome.limit = max(0, min(call.count, space.max_offers))
+    outcome.proposals = choose(outcome.ranking, outcome.limit)
     if call.explain:
-        for index, (offer, weight) in enumerate(ranked):
-            if index < limit:
+        for index, (offer, weight) in enumerate(outcome.ranking):
+            if index < outcome.limit:
                 trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
             else:
-                reason = f"ranked beyond the {limit} offer(s) shown"
+                reason = f"ranked beyond the {outcome.limit} offer(s) shown"
                 trace.append(Decision(offer.code, False, reason, weight))
         outcome.trace = trace
     return outcome
+
+
+def choose(
+    ranking: Sequence[Ranked], limit: int, excluded: Collection[int] = ()
+) -> list[Proposal]:
+    """The first ``limit`` offers of ``ranking`` that are not ``excluded``, ranked
+    from 1: an excluded offer's place goes to the next one."""
+    proposals: list[Proposal] = []
+    for offer, weight in ranking:
+        if len(proposals) >= limit:
+            break
+        if offer.id not in excluded:
+            proposals.append(Proposal(offer, len(proposals) + 1, weight))
+    return proposals
 
 
 def call_values(
@@ -92,26 +107,77 @@ def _identify(
     catalogue: Catalogue,
     space: CompiledSpace,
     call: Call,
-    lookup_contact: ContactLookup,
+    directory: ContactDirectory,
     date: datetime.datetime,
-) -> Outcome:
+):
+    """The outcome to fill, and the contact's history if the lookup read it."""
     environment = catalogue.environments[space.environment_id]
     if environment.anonymous:
-        return Outcome(space, False, None, call.visitor_id, {}, date)
-    if call.contact_id:
-        parts = str(call.contact_id).split(ID_SEPARATOR)
+        return Outcome(space, False, None, call.visitor, {}, date), None
+    if call.contact:
+        parts = str(call.contact).split(ID_SEPARATOR)
         if len(parts) == len(space.identification_fields):
-            found = lookup_contact(environment.id, space.identification_fields, parts)
-            if found is not None:
-                key, attributes = found
-                return Outcome(space, True, key, call.visitor_id, attributes, date)
+            period = environment.history_period
+            contact = directory.find(
+                environment.id,
+                space.identification_fields,
+                parts,
+                (date - period, date + period) if period else None,
+            )
+            if contact is not None:
+                outcome = Outcome(
+                    space, True, contact.key, call.visitor, contact.attributes, date
+                )
+                return outcome, contact.history
     fallback = catalogue.spaces.get(space.fallback_space_code or "")
     if fallback is not None:
-        return Outcome(fallback, False, None, call.visitor_id, {}, date)
+        return Outcome(fallback, False, None, call.visitor, {}, date), None
     reason = (
-        f"Contact “{call.contact_id}” not found" if call.contact_id else "No contact"
+        f"Contact “{call.contact}” not found" if call.contact else "No contact"
     ) + " and the space has no fallback anonymous space."
-    return Outcome(space, False, None, call.visitor_id, {}, date, reason=reason)
+    return Outcome(space, False, None, call.visitor, {}, date, reason=reason), None
+
+
+def _excluded(
+    environment: EnvironmentCatalogue,
+    space: CompiledSpace,
+    candidates: list[Ranked],
+    outcome: Outcome,
+    rules: list,
+    contact_history,
+    history: HistoryReader,
+) -> dict[int, str]:
+    """Offer id -> why a typology rule excludes it, reading the contact's
+    history at most once (not at all when the lookup brought it)."""
+    if not candidates:
+        return {}
+    offers = [offer for offer, _weight in candidates]
+    excluded: dict[int, str] = {}
+    personal = [rule for rule in rules if not rule.global_capping]
+    key = outcome.contact_key or outcome.visitor
+    if personal and key:
+        longest = max(rule.period for rule in personal)
+        rows = contact_history
+        if rows is None or longest > environment.history_period:
+            rows = history.contact_history(
+                environment.id,
+                key,
+                not outcome.identified,
+                (outcome.date - longest, outcome.date + longest),
+            )
+        excluded = typology.personal_exclusions(
+            personal, space, offers, rows, outcome.date
+        )
+    excluded.update(
+        typology.capping_exclusions(
+            outcome.capping_rules,
+            space,
+            [offer.id for offer in offers if offer.id not in excluded],
+            outcome.date,
+            history,
+        )
+    )
+    return excluded
 
 
 def _in_scope(
@@ -134,12 +200,13 @@ def _eligible(
     call: Call,
     values: Mapping[str, Any],
     date: datetime.datetime,
-) -> tuple[list[tuple[CompiledOffer, float]], list[Decision]]:
+) -> tuple[list[Ranked], list[Decision]]:
     category_id, themes = _in_scope(environment, space, call)
     everything = category_id is None and not themes
     today = date.date()
     space_id = space.id
-    candidates, trace = [], []
+    candidates: list[Ranked] = []
+    trace: list[Decision] = []
     explain = call.explain
     for offer in offers:
         if not (
@@ -150,7 +217,7 @@ def _eligible(
         ):
             continue
         weight = offer.terms.evaluate(values, today, date, space_id)
-        if weight.__class__ is str:
+        if isinstance(weight, str):
             if explain:
                 trace.append(Decision(offer.code, False, weight))
         elif weight > 0:

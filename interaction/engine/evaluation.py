@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..formulas import formula_statements, parse
 from .codegen import Namespace, compile_function, load, store
+from .formulas import formula_statements, parse
 from .predicates import condition_expression
 
 OUTSIDE_DATES = "outside the dates of the offer or of a category above it"

@@ -1,6 +1,6 @@
 """Condition trees compiled once into Python predicates (inbound calls).
 
-The semantics match :mod:`interaction.conditions_sql`, which compiles the same
+The semantics match :mod:`interaction.targeting.sql`, which compiles the same
 tree into a Django ``Q`` for batch runs; the tests evaluate both on the same
 rows. A missing or ``None`` value is "empty": it fails every comparison except
 ``!=``, ``not in`` and ``is empty``, as SQL does with Django's ``exclude``.
@@ -15,8 +15,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..conditions import BOOL, DATE, DATETIME, NUMBER, TEXT
 from .codegen import Namespace, call, compile_function, load, store
+from .conditions import BOOL, DATE, DATETIME, NUMBER, TEXT, resolve_date
 
 Values = Mapping[str, Any]
 Predicate = Callable[[Values, datetime.date], bool]
@@ -24,19 +24,6 @@ Predicate = Callable[[Values, datetime.date], bool]
 
 def _always(values: Values, today: datetime.date) -> bool:
     return True
-
-
-def resolve_date(value, kind: str, today: datetime.date):
-    """A condition's date value as a ``date`` or an aware ``datetime``."""
-    if isinstance(value, dict):
-        day = today + datetime.timedelta(days=value["today"])
-        if kind == DATETIME:
-            return datetime.datetime.combine(day, datetime.time.min, datetime.UTC)
-        return day
-    if kind == DATETIME:
-        parsed = datetime.datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-    return datetime.date.fromisoformat(value)
 
 
 def compile_predicate(tree, kinds: Mapping[str, str] | None = None) -> Predicate:

@@ -1,16 +1,41 @@
-"""Step 6 of SPEC §5: typology rules over the proposition history."""
+"""Step 6 of SPEC §5: typology rules over the proposition history.
+
+:func:`rule_excludes` is the one place a rule decides, given a count; the
+ranking (counts read before choosing) and the storage step (global caps
+counted again under a lock) both reach it through the functions below.
+"""
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from .call import HistoryReader, HistoryRow, Outcome
+from .call import HistoryReader, HistoryRow
 from .catalogue import CompiledOffer, CompiledRule, CompiledSpace, EnvironmentCatalogue
 
-ALL, SAME_OFFER, SAME_CATEGORY, RULE_OFFERS = "all", "offer", "category", "rule"
+#: What a rule counts ("offers counted").
+COUNT_ALL = "all"
+COUNT_OFFER = "offer"
+COUNT_CATEGORY = "category"
+COUNT_RULE_OFFERS = "rule"
+
+
+def rule_excludes(rule: CompiledRule, count: int) -> str | None:
+    """Why ``rule`` excludes an offer once ``count`` propositions are counted,
+    or ``None`` when the count is still under the rule's quantity."""
+    if count < rule.quantity:
+        return None
+    if rule.global_capping:
+        return (
+            f"global capping rule “{rule.code}”: {count} proposition(s) in the "
+            f"period, {rule.quantity} allowed"
+        )
+    return (
+        f"typology rule “{rule.code}”: {count} proposition(s) counted in the "
+        f"period, {rule.quantity} allowed"
+    )
 
 
 def applicable_rules(
@@ -19,6 +44,7 @@ def applicable_rules(
     values: Mapping[str, Any],
     today: datetime.date,
 ) -> list[CompiledRule]:
+    """The environment's rules for a call on ``space`` for a contact with ``values``."""
     return [
         rule
         for rule in environment.rules
@@ -27,110 +53,82 @@ def applicable_rules(
     ]
 
 
-def excluded_offers(
-    environment: EnvironmentCatalogue,
+def applies_to(rule: CompiledRule, offer_id: int) -> bool:
+    return rule.offer_ids is None or offer_id in rule.offer_ids
+
+
+def period_of(rule: CompiledRule, date: datetime.datetime):
+    """The history a rule counts for a call at ``date``: date ± the rule's period."""
+    return date - rule.period, date + rule.period
+
+
+def personal_exclusions(
+    rules: Iterable[CompiledRule],
     space: CompiledSpace,
-    candidates: Sequence[tuple[CompiledOffer, float]],
-    outcome: Outcome,
-    values: Mapping[str, Any],
+    offers: Sequence[CompiledOffer],
+    rows: Sequence[HistoryRow],
     date: datetime.datetime,
-    history: HistoryReader,
 ) -> dict[int, str]:
-    """Offer id -> why a rule excludes it, reading the contact's history once."""
-    if not candidates:
-        return {}
-    rules = applicable_rules(environment, space, values, date.date())
+    """Offer id -> why a rule over the contact's own history ``rows`` excludes it."""
     excluded: dict[int, str] = {}
-    personal = [rule for rule in rules if not rule.global_capping]
-    contact_key = outcome.contact_key or outcome.visitor_id
-    if personal and contact_key:
-        longest = max(rule.period for rule in personal)
-        rows = history.contact_history(
-            environment.id,
-            contact_key,
-            not outcome.identified,
-            date - longest,
-            date + longest,
-        )
-        for rule in personal:
-            _apply_personal_rule(rule, space, candidates, rows, date, excluded)
     for rule in rules:
-        if rule.global_capping:
-            _apply_capping_rule(rule, space, candidates, date, history, excluded)
+        since, until = period_of(rule, date)
+        counted = [
+            row
+            for row in rows
+            if since <= row.event_date <= until
+            and (not rule.same_channel_only or row.channel == space.channel)
+            and (rule.counted_statuses is None or row.status in rule.counted_statuses)
+        ]
+        if rule.counted_offers == COUNT_CATEGORY:
+            per_category = Counter(row.category_id for row in counted)
+        elif rule.counted_offers == COUNT_OFFER:
+            per_offer = Counter(row.offer_id for row in counted)
+        elif rule.counted_offers == COUNT_RULE_OFFERS:
+            shared = sum(1 for row in counted if applies_to(rule, row.offer_id))
+        for offer in offers:
+            if offer.id in excluded or not applies_to(rule, offer.id):
+                continue
+            if rule.counted_offers == COUNT_ALL:
+                count = len(counted)
+            elif rule.counted_offers == COUNT_CATEGORY:
+                count = per_category[offer.category_id]
+            elif rule.counted_offers == COUNT_RULE_OFFERS:
+                count = shared
+            else:
+                count = per_offer[offer.id]
+            reason = rule_excludes(rule, count)
+            if reason:
+                excluded[offer.id] = reason
     return excluded
 
 
-def _counted(
-    rule: CompiledRule,
+def capping_exclusions(
+    rules: Iterable[CompiledRule],
     space: CompiledSpace,
-    rows: Sequence[HistoryRow],
+    offer_ids: Collection[int],
     date: datetime.datetime,
-) -> list[HistoryRow]:
-    since, until = date - rule.period, date + rule.period
-    return [
-        row
-        for row in rows
-        if since <= row.event_date <= until
-        and (not rule.same_channel_only or row.channel == space.channel)
-        and (rule.counted_statuses is None or row.status in rule.counted_statuses)
-    ]
-
-
-def _apply_personal_rule(rule, space, candidates, rows, date, excluded) -> None:
-    counted = _counted(rule, space, rows, date)
-    if rule.counted_offers == ALL:
-        counts = None
-    elif rule.counted_offers == SAME_CATEGORY:
-        counts = Counter(row.category_id for row in counted)
-    elif rule.counted_offers == RULE_OFFERS:
-        counts = None
-        shared = (
-            len(counted)
-            if rule.offer_ids is None
-            else sum(1 for row in counted if row.offer_id in rule.offer_ids)
+    history: HistoryReader,
+) -> dict[int, str]:
+    """Offer id -> why a global capping rule excludes it: every contact's
+    propositions of the offer, counted by ``history`` (one query per rule)."""
+    excluded: dict[int, str] = {}
+    for rule in rules:
+        capped = [
+            offer_id
+            for offer_id in offer_ids
+            if offer_id not in excluded and applies_to(rule, offer_id)
+        ]
+        if not capped:
+            continue
+        counts = history.offer_counts(
+            capped,
+            period_of(rule, date),
+            space.channel if rule.same_channel_only else None,
+            rule.counted_statuses,
         )
-    else:
-        counts = Counter(row.offer_id for row in counted)
-    for offer, _weight in candidates:
-        if offer.id in excluded:
-            continue
-        if rule.offer_ids is not None and offer.id not in rule.offer_ids:
-            continue
-        if rule.counted_offers == ALL:
-            count = len(counted)
-        elif rule.counted_offers == SAME_CATEGORY:
-            count = counts[offer.category_id]
-        elif rule.counted_offers == RULE_OFFERS:
-            count = shared
-        else:
-            count = counts[offer.id]
-        if count >= rule.quantity:
-            excluded[offer.id] = (
-                f"typology rule “{rule.code}”: {count} proposition(s) counted in "
-                f"the period, {rule.quantity} allowed"
-            )
-
-
-def _apply_capping_rule(rule, space, candidates, date, history, excluded) -> None:
-    offer_ids = [
-        offer.id
-        for offer, _weight in candidates
-        if offer.id not in excluded
-        and (rule.offer_ids is None or offer.id in rule.offer_ids)
-    ]
-    if not offer_ids:
-        return
-    counts = history.offer_counts(
-        offer_ids,
-        date - rule.period,
-        date + rule.period,
-        space.channel if rule.same_channel_only else None,
-        rule.counted_statuses,
-    )
-    for offer_id in offer_ids:
-        count = counts.get(offer_id, 0)
-        if count >= rule.quantity:
-            excluded[offer_id] = (
-                f"global capping rule “{rule.code}”: {count} proposition(s) in the "
-                f"period, {rule.quantity} allowed"
-            )
+        for offer_id in capped:
+            reason = rule_excludes(rule, counts.get(offer_id, 0))
+            if reason:
+                excluded[offer_id] = reason
+    return excluded

@@ -1,10 +1,7 @@
-"""What every catalogue model shares: codes, live querysets, condition fields."""
+"""What every catalogue model shares: scoped querysets, condition fields, dates."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from ..conditions import validate_condition
 
 
 class EnvironmentScopedQuerySet(models.QuerySet):
@@ -37,14 +34,6 @@ def condition_field(verbose_name, help_text=""):
             '{"today": -30}. Call context: "context.language".'
         ),
     )
-
-
-def check_condition(errors: dict, field_name: str, tree, schema) -> None:
-    """Add the validation error of condition ``tree`` to ``errors[field_name]``."""
-    try:
-        validate_condition(tree, schema)
-    except ValidationError as error:
-        errors.setdefault(field_name, []).extend(error.messages)
 
 
 def check_dates(

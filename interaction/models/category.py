@@ -9,13 +9,11 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
-from .base import CatalogueQuerySet, check_condition, check_dates, condition_field
+from ..engine.catalogue import split_themes
+from ..targeting.validation import check_condition
+from .base import CatalogueQuerySet, check_dates, condition_field
 
 PATH_SEPARATOR = "/"
-
-
-def split_themes(text: str) -> list[str]:
-    return [theme.strip().lower() for theme in text.split(",") if theme.strip()]
 
 
 class OfferCategory(
@@ -126,7 +124,7 @@ class OfferCategory(
         return self.tree_path.count(PATH_SEPARATOR)
 
     @property
-    def theme_list(self) -> list[str]:
+    def theme_list(self) -> tuple[str, ...]:
         return split_themes(self.themes)
 
     def ancestors(self):

@@ -6,46 +6,11 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.search import index
 
-from ..conditions import ConditionSchema, model_fields
-from .base import check_condition, condition_field
-
-ADMINISTRATORS = "Interaction administrators"
-
-_EXCLUDED_APPS = {
-    "admin",
-    "contenttypes",
-    "sessions",
-    "interaction",
-    "taggit",
-    "rules",
-}
-
-
-def dimension_choices():
-    """Installed models that can identify contacts (``INTERACTION_DIMENSIONS``)."""
-    configured = getattr(settings, "INTERACTION_DIMENSIONS", None)
-    if configured is not None:
-        labels = list(configured)
-    else:
-        labels = [
-            model._meta.label_lower
-            for model in apps.get_models()
-            if model._meta.app_label not in _EXCLUDED_APPS
-            and not model._meta.app_label.startswith("wagtail")
-            and not (
-                model._meta.app_label == "auth" and model._meta.model_name != "user"
-            )
-        ]
-    choices = []
-    for label in sorted(labels):
-        model = apps.get_model(label)
-        choices.append(
-            (
-                model._meta.label_lower,
-                f"{model._meta.verbose_name.capitalize()} ({label})",
-            )
-        )
-    return choices
+from ..engine.conditions import ConditionSchema
+from ..roles import ADMINISTRATORS
+from ..targeting.fields import dimension_choices, model_fields
+from ..targeting.validation import check_condition
+from .base import condition_field
 
 
 class EnvironmentQuerySet(models.QuerySet):

@@ -15,8 +15,8 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
-from ..formulas import validate_formula
-from .base import CatalogueQuerySet, check_condition, check_dates, condition_field
+from ..targeting.validation import check_condition, check_formula
+from .base import CatalogueQuerySet, check_dates, condition_field
 
 
 class Offer(
@@ -193,7 +193,7 @@ class Offer(
         return "interaction/previews/offer.html"
 
     def get_preview_context(self, request, mode_name):
-        from ..rendering import render_offer
+        from ..delivery.rendering import render_offer
 
         context = super().get_preview_context(request, mode_name)
         spaces = [
@@ -250,10 +250,7 @@ class OfferWeight(Orderable):
         errors = {}
         check_dates(errors, self.start_date, self.end_date)
         schema = environment.condition_schema()
-        try:
-            validate_formula(self.value, schema)
-        except ValidationError as error:
-            errors["value"] = error.messages
+        check_formula(errors, "value", self.value, schema)
         check_condition(errors, "target_filter", self.target_filter, schema)
         if self.space_id and self.space.environment_id != environment.pk:
             errors["space"] = [_("This space belongs to another environment.")]

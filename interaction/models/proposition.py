@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .base import EnvironmentScopedQuerySet
-from .space import Channel, PropositionStatus
+from .choices import Channel, PropositionStatus
 
 
 class Proposition(models.Model):
@@ -52,7 +52,7 @@ class Proposition(models.Model):
         related_name="propositions",
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
-    contact_ref = models.CharField(_("contact"), max_length=255, blank=True)
+    contact_key = models.CharField(_("contact"), max_length=255, blank=True)
     visitor_id = models.CharField(_("visitor"), max_length=64, blank=True)
     campaign = models.ForeignKey(
         "wagtailcore.Page",
@@ -81,7 +81,7 @@ class Proposition(models.Model):
         ordering = ["-event_date", "rank"]
         indexes = [
             models.Index(
-                fields=["environment", "contact_ref", "event_date"],
+                fields=["environment", "contact_key", "event_date"],
                 name="interaction_prop_contact",
             ),
             models.Index(
@@ -93,5 +93,5 @@ class Proposition(models.Model):
 
     def __str__(self):
         return (
-            f"{self.offer_code} → {self.contact_ref or self.visitor_id} ({self.status})"
+            f"{self.offer_code} → {self.contact_key or self.visitor_id} ({self.status})"
         )

@@ -13,29 +13,11 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
-from ..conditions import model_fields
+from ..engine.call import MAX_COUNT
+from ..engine.catalogue import split_themes
+from ..targeting.fields import model_fields
 from .base import CatalogueQuerySet
-from .category import split_themes
-from .content import CONTENT_FIELD_CHOICES
-
-
-class Channel(models.TextChoices):
-    WEB = "web", _("Web")
-    EMAIL = "email", _("Email")
-    SMS = "sms", _("SMS")
-    MOBILE_APP = "mobile_app", _("Mobile app")
-    CALL_CENTRE = "call_centre", _("Call centre")
-    DIRECT_MAIL = "direct_mail", _("Direct mail")
-    OTHER = "other", _("Other")
-
-
-class PropositionStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    PRESENTED = "presented", _("Presented")
-    INTERESTED = "interested", _("Interested")
-    ACCEPTED = "accepted", _("Accepted")
-    SCHEDULED = "scheduled", _("Scheduled")
-    REJECTED = "rejected", _("Rejected")
+from .choices import Channel, ContentField, PropositionStatus
 
 
 def split_fields(text: str) -> list[str]:
@@ -66,7 +48,7 @@ class OfferSpace(
     channel = models.CharField(
         _("channel"), max_length=20, choices=Channel.choices, default=Channel.WEB
     )
-    unitary_enabled = models.BooleanField(
+    real_time = models.BooleanField(
         _("real-time calls allowed"),
         default=True,
         help_text=_(
@@ -101,11 +83,6 @@ class OfferSpace(
             "Contact fields that identify a contact in real-time calls, separated by "
             "commas (default: pk). Several fields are joined with “|” in the id."
         ),
-    )
-    cookie_identification = models.BooleanField(
-        _("identify from a cookie"),
-        default=False,
-        help_text=_("Use the visitor cookie to identify contacts implicitly."),
     )
     fallback_space = models.ForeignKey(
         "self",
@@ -165,7 +142,7 @@ class OfferSpace(
         return f"{self.label} ({self.get_channel_display()})"
 
     @property
-    def default_theme_list(self) -> list[str]:
+    def default_theme_list(self) -> tuple[str, ...]:
         return split_themes(self.default_themes)
 
     @property
@@ -182,8 +159,10 @@ class OfferSpace(
                 Engine.get_default().from_string(getattr(self, name) or "")
             except TemplateSyntaxError as error:
                 errors[name] = [_("Template error: %(error)s") % {"error": error}]
-        if self.max_offers is not None and not 1 <= self.max_offers <= 100:
-            errors["max_offers"] = [_("Between 1 and 100 offers per call.")]
+        if self.max_offers is not None and not 1 <= self.max_offers <= MAX_COUNT:
+            errors["max_offers"] = [
+                _("Between 1 and %(max)d offers per call.") % {"max": MAX_COUNT}
+            ]
         if self.environment_id:
             environment = self.environment
             if environment.dimension_model:
@@ -228,7 +207,7 @@ class SpaceContentField(Orderable):
         OfferSpace, on_delete=models.CASCADE, related_name="content_fields"
     )
     field = models.CharField(
-        _("content field"), max_length=50, choices=CONTENT_FIELD_CHOICES
+        _("content field"), max_length=50, choices=ContentField.choices
     )
     required = models.BooleanField(
         _("required"),

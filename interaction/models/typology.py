@@ -3,9 +3,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail.search import index
 
-from ..conditions import NUMBER, TEXT, FieldSpec
-from .base import EnvironmentScopedQuerySet, check_condition, condition_field
-from .space import Channel, PropositionStatus
+from ..engine.conditions import NUMBER, TEXT, FieldSpec
+from ..targeting.validation import check_condition
+from .base import EnvironmentScopedQuerySet, condition_field
+from .choices import Channel, CountedOffers, CountedStatuses
 
 #: Offer fields a typology rule's "applies to" condition can compare.
 OFFER_CONDITION_FIELDS = {
@@ -16,20 +17,6 @@ OFFER_CONDITION_FIELDS = {
     "themes": FieldSpec("themes", TEXT),
     "id": FieldSpec("id", NUMBER),
 }
-
-
-class CountedOffers(models.TextChoices):
-    ALL = "all", _("All offers")
-    SAME_OFFER = "offer", _("The offer being presented")
-    SAME_CATEGORY = "category", _("Offers of the same category")
-    RULE_OFFERS = "rule", _("The offers the rule applies to (one shared counter)")
-
-
-class CountedStatuses(models.TextChoices):
-    ANY = "any", _("Any status")
-    ANSWERED = "answered", _("Accepted or rejected")
-    ACCEPTED = PropositionStatus.ACCEPTED.value, _("Accepted")
-    REJECTED = PropositionStatus.REJECTED.value, _("Rejected")
 
 
 class TypologyRule(index.Indexed, models.Model):

@@ -10,7 +10,7 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import Column, LiveStatusTagColumn
 
 from ..models import OfferCategory
-from .base import EnvironmentScopedViewSet
+from .scoping import EnvironmentScopedViewSet
 
 
 def _tree_label(category):

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 
 from ..models import Environment
-from .base import EnvironmentScopedViewSet
+from .scoping import EnvironmentScopedViewSet
 
 
 class EnvironmentViewSet(EnvironmentScopedViewSet):

@@ -18,10 +18,10 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.snippets.views import snippets as snippet_views
 
-from ..forms import OfferForm
 from ..models import Environment, Offer, OfferCategory, OfferSpace
-from ..models.space import Channel
-from .base import EnvironmentScopedViewSet, scoped
+from ..models.choices import Channel
+from .forms import OfferForm
+from .scoping import EnvironmentScopedViewSet
 
 
 class OfferWorkflowActionView(snippet_views.WorkflowActionView):
@@ -81,7 +81,7 @@ class OfferViewSet(EnvironmentScopedViewSet):
         UpdatedAtColumn(),
     ]
     filterset_class = OfferFilterSet
-    workflow_action_view_class = scoped(OfferWorkflowActionView)
+    workflow_action_view_class = OfferWorkflowActionView
     search_fields = ["code", "label", "title"]
     edit_handler = TabbedInterface(
         [

@@ -11,7 +11,7 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 
 from ..models import OfferSpace
-from .base import EnvironmentScopedViewSet
+from .scoping import EnvironmentScopedViewSet
 
 
 class OfferSpaceViewSet(EnvironmentScopedViewSet):
@@ -24,11 +24,11 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
         "code",
         "channel",
         "environment",
-        "unitary_enabled",
+        "real_time",
         LiveStatusTagColumn(),
         UpdatedAtColumn(),
     ]
-    list_filter = ["environment", "channel", "live", "unitary_enabled"]
+    list_filter = ["environment", "channel", "live", "real_time"]
     edit_handler = TabbedInterface(
         [
             ObjectList(
@@ -38,7 +38,7 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
                     FieldPanel("code"),
                     FieldPanel("description"),
                     FieldPanel("channel"),
-                    FieldPanel("unitary_enabled"),
+                    FieldPanel("real_time"),
                     FieldPanel("max_offers"),
                     MultiFieldPanel(
                         [
@@ -65,7 +65,6 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
             ObjectList(
                 [
                     FieldPanel("identification_fields"),
-                    FieldPanel("cookie_identification"),
                     FieldPanel("fallback_space", widget=forms.Select),
                     FieldPanel("store_propositions"),
                     FieldPanel("initial_status"),

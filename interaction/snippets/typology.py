@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
 from ..models import TypologyRule
-from .base import EnvironmentScopedViewSet
+from .scoping import EnvironmentScopedViewSet
 
 
 class TypologyRuleViewSet(EnvironmentScopedViewSet):

@@ -7,7 +7,7 @@ renders the offers of a live real-time space for the request's contact (see
 to record ``presented`` and ``accepted``. An unknown space renders nothing.
 
 ``{% offer_space "code" count=3 as propositions %}`` assigns the list of
-:class:`interaction.services.RenderedProposition` instead, for custom markup;
+:class:`interaction.delivery.propose.RenderedProposition` instead, for custom markup;
 ``{% proposition_attrs proposition %}`` then writes the tracking attributes.
 
 ``{% interaction_contact %}`` (or ``... as contact``) gives the resolved
@@ -20,7 +20,7 @@ from django import template
 from django.template.base import token_kwargs
 from django.utils.html import format_html
 
-from ..requests import (
+from ..delivery.web import (
     presentation_context,
     propose_for_request,
     resolve_contact,

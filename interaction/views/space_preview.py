@@ -12,8 +12,10 @@ from django.views.generic import FormView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permissions import policy_registry
 
-from .. import services
-from ..engine.call import Call, EngineError
+from ..delivery.propose import propose
+from ..engine.call import MAX_COUNT, Call
+from ..engine.catalogue import split_themes
+from ..engine.errors import EngineError
 from ..models import OfferCategory, OfferSpace
 
 
@@ -32,7 +34,9 @@ class SpacePreviewForm(forms.Form):
     themes = forms.CharField(
         label=_("Themes"), required=False, help_text=_("Comma-separated.")
     )
-    count = forms.IntegerField(label=_("Count"), min_value=1, max_value=100, initial=3)
+    count = forms.IntegerField(
+        label=_("Count"), min_value=1, max_value=MAX_COUNT, initial=3
+    )
     date = forms.DateTimeField(
         label=_("Contact date"), required=False, help_text=_("Empty: now.")
     )
@@ -110,17 +114,17 @@ class SpacePreviewView(WagtailAdminTemplateMixin, FormView):
         data = form.cleaned_data
         call = Call(
             space=self.space.code,
-            contact_id=data["contact"] or None,
-            visitor_id=data["visitor"] or None,
+            contact=data["contact"] or None,
+            visitor=data["visitor"] or None,
             count=data["count"],
             category=data["category"].code if data["category"] else None,
-            themes=tuple(t.strip() for t in data["themes"].split(",") if t.strip()),
+            themes=split_themes(data["themes"]),
             context=data["context"],
             date=data["date"] or timezone.now(),
-            inbound=False,
+            real_time=False,
         )
         try:
-            result = services.propose(call, store=False)
+            result = propose(call, store=False)
         except EngineError as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)

@@ -137,7 +137,6 @@ SPACES = [
         "description": "Home page banner for visitors who are not identified.",
         "channel": "web",
         "max_offers": 1,
-        "cookie_identification": True,
         "fields": [
             ("title", True),
             ("html_content", False),
@@ -151,7 +150,6 @@ SPACES = [
         "description": "Home page sidebar for visitors who are not identified.",
         "channel": "web",
         "max_offers": 3,
-        "cookie_identification": True,
         "fields": [
             ("title", True),
             ("text_content", False),

@@ -4,7 +4,7 @@ from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from .models import OfferWeight
+from ..models import OfferWeight
 
 
 class EnvironmentScopedForm(WagtailAdminModelForm):

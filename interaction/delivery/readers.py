@@ -1,29 +1,28 @@
-"""The engine's history reader and contact lookup, over the database.
+"""The engine's contact directory and history reader, over the database.
 
 Both run on every call, so their queries are compiled once per process
-(:class:`~interaction.prepared_query.PreparedQuery`), and a contact identified
-by primary key (the default) comes with its history in one round trip.
+(:class:`~interaction.delivery.prepared_query.PreparedQuery`), and a contact
+identified by primary key (the default) comes with its history in one round
+trip when the engine asks for it.
 """
 
 from __future__ import annotations
 
-import datetime
 import functools
 from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from .engine.call import HistoryRow
-from .engine.catalogue import Catalogue
-from .models import Proposition
+from ..engine.call import Contact, HistoryRow, Period
+from ..models import Proposition
 from .prepared_query import PreparedQuery
 
 
 @functools.cache
 def _history_query(visitor: bool) -> PreparedQuery:
     field = Proposition._meta.get_field
-    who = "visitor_id" if visitor else "contact_ref"
+    who = "visitor_id" if visitor else "contact_key"
     return PreparedQuery.compile(
         lambda slot: (
             Proposition.objects.filter(
@@ -67,48 +66,26 @@ def _contact_and_history_query(model, names: tuple[str, ...]) -> PreparedQuery:
 
 
 class DatabaseHistory:
-    """Reads the proposition table with the history indexes.
-
-    One instance serves one call: the contact lookup may hand it the contact's
-    history it read along with the contact (:meth:`remember`).
-    """
-
-    def __init__(self):
-        self._remembered = None
-
-    def remember(self, environment_id, contact_key, since, until, rows) -> None:
-        """``rows``: the whole history of a contact between ``since`` and ``until``."""
-        self._remembered = (environment_id, contact_key, since, until, rows)
+    """Reads the proposition table with the history indexes."""
 
     def contact_history(
-        self,
-        environment_id: int,
-        contact_key: str,
-        visitor: bool,
-        since: datetime.datetime,
-        until: datetime.datetime,
+        self, environment_id: int, key: str, visitor: bool, period: Period
     ) -> Sequence[HistoryRow]:
-        if self._remembered is not None and not visitor:
-            environment, key, start, end, rows = self._remembered
-            if (environment, key) == (environment_id, contact_key) and (
-                start <= since and until <= end
-            ):
-                return [row for row in rows if since <= row.event_date <= until]
+        since, until = period
         rows = _history_query(visitor).rows(
-            environment=environment_id, key=contact_key, since=since, until=until
+            environment=environment_id, key=key, since=since, until=until
         )
         return [HistoryRow(*row) for row in rows]
 
     def offer_counts(
         self,
         offer_ids: Sequence[int],
-        since: datetime.datetime,
-        until: datetime.datetime,
+        period: Period,
         channel: str | None,
         statuses: frozenset[str] | None,
     ) -> Mapping[int, int]:
         rows = Proposition.objects.filter(
-            offer_id__in=offer_ids, event_date__range=(since, until)
+            offer_id__in=offer_ids, event_date__range=period
         )
         if channel:
             rows = rows.filter(channel=channel)
@@ -122,35 +99,29 @@ class DatabaseHistory:
         )
 
 
-class ContactDirectory:
-    """Finds contacts by a space's identification fields: one query per call.
+class DatabaseDirectory:
+    """Finds contacts of each environment's dimension model: one query per call.
 
-    With a ``history`` and a call ``date``, a contact identified by primary key
-    comes with its history within the environment's history period around
-    the date (the same query), which the history then serves.
+    A contact identified by primary key, asked for with a history period,
+    comes with its history in that period from the same query.
     """
 
-    def __init__(
-        self,
-        catalogue: Catalogue,
-        dimensions: Mapping[int, tuple[type, tuple[str, ...]]],
-        history: DatabaseHistory | None = None,
-        date: datetime.datetime | None = None,
-    ):
-        self.catalogue = catalogue
+    def __init__(self, dimensions: Mapping[int, tuple[type, tuple[str, ...]]]):
+        #: Environment id -> (contact model, the targetable field names).
         self.dimensions = dimensions
-        self.history = history
-        self.date = date
 
-    def __call__(
-        self, environment_id: int, fields: Sequence[str], values: Sequence[str]
-    ):
+    def find(
+        self,
+        environment_id: int,
+        fields: Sequence[str],
+        values: Sequence[str],
+        history: Period | None,
+    ) -> Contact | None:
         model, names = self.dimensions[environment_id]
-        period = self.catalogue.environments[environment_id].history_period
         try:
-            if tuple(fields) == ("pk",) and period and self.history is not None:
+            if tuple(fields) == ("pk",) and history is not None:
                 return self._with_history(
-                    environment_id, model, names, values[0], period
+                    environment_id, model, names, values[0], history
                 )
             query = _contact_query(model, tuple(fields), names)
             rows = query.rows(**dict(zip(fields, values, strict=True)))
@@ -159,10 +130,10 @@ class ContactDirectory:
         if not rows:
             return None
         pk, *attributes = rows[0]
-        return str(pk), dict(zip(names, attributes, strict=True))
+        return Contact(str(pk), dict(zip(names, attributes, strict=True)))
 
-    def _with_history(self, environment_id, model, names, pk, period):
-        since, until = self.date - period, self.date + period
+    def _with_history(self, environment_id, model, names, pk, period: Period):
+        since, until = period
         key = str(model._meta.pk.to_python(pk))
         rows = _contact_and_history_query(model, names).rows(
             pk=pk, environment=environment_id, key=key, since=since, until=until
@@ -171,7 +142,7 @@ class ContactDirectory:
             return None
         width = 1 + len(names)
         found, *attributes = rows[0][:width]
+        history = None
         if str(found) == key:
             history = [HistoryRow(*row[width:]) for row in rows if row[-1] is not None]
-            self.history.remember(environment_id, key, since, until, history)
-        return str(found), dict(zip(names, attributes, strict=True))
+        return Contact(str(found), dict(zip(names, attributes, strict=True)), history)

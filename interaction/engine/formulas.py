@@ -5,26 +5,22 @@ A formula is a number (``2.5``) or an arithmetic expression such as
 and only numbers, names, ``+ - * / // %``, parentheses and the functions
 ``min``, ``max``, ``abs`` and ``round`` are accepted; nothing is ever passed to
 ``eval``. The checked tree is rebuilt node by node into a function (see
-:mod:`interaction.engine.codegen`).
+:mod:`.codegen`).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-
+from .codegen import Namespace, call, load, store
 from .conditions import ANY, BOOL, NUMBER, ConditionSchema
-from .engine.codegen import Namespace, call, compile_function, load, store
+from .errors import FormulaError
 
 _BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 _UNARY = (ast.UAdd, ast.USub)
 _FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round}
 _MAX_LENGTH = 500
-
-Evaluator = Callable[[Mapping[str, object]], float]
 
 
 def _name_of(node: ast.AST) -> str | None:
@@ -38,15 +34,13 @@ def _name_of(node: ast.AST) -> str | None:
 def parse(text: str) -> ast.Expression:
     """Parse ``text`` and check it uses only safe arithmetic."""
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError("Enter a number or a formula.")
+        raise FormulaError("Enter a number or a formula.")
     if len(text) > _MAX_LENGTH:
-        raise ValidationError(f"A formula has at most {_MAX_LENGTH} characters.")
+        raise FormulaError(f"A formula has at most {_MAX_LENGTH} characters.")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ValidationError(
-            f"“{text}” is not a valid formula: {error.msg}."
-        ) from None
+        raise FormulaError(f"“{text}” is not a valid formula: {error.msg}.") from None
     for node in ast.walk(tree.body):
         _check_node(node)
     return tree
@@ -55,25 +49,25 @@ def parse(text: str) -> ast.Expression:
 def _check_node(node: ast.AST) -> None:
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, int | float) or isinstance(node.value, bool):
-            raise ValidationError(f"Only numbers are allowed, not {node.value!r}.")
+            raise FormulaError(f"Only numbers are allowed, not {node.value!r}.")
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
-            raise ValidationError("Only + - * / // % are allowed in a formula.")
+            raise FormulaError("Only + - * / // % are allowed in a formula.")
     elif isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARY:
-            raise ValidationError("Only + and - signs are allowed in a formula.")
+            raise FormulaError("Only + and - signs are allowed in a formula.")
     elif isinstance(node, ast.Call):
         if not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
-            raise ValidationError(
+            raise FormulaError(
                 f"Only the functions {', '.join(_FUNCTIONS)} can be called."
             )
         if node.keywords or not node.args:
-            raise ValidationError("Functions take plain arguments, e.g. max(1, age).")
+            raise FormulaError("Functions take plain arguments, e.g. max(1, age).")
     elif isinstance(node, ast.Attribute):
         if _name_of(node) is None or node.value.id != "context":
-            raise ValidationError("Only “context.name” can be written with a dot.")
+            raise FormulaError("Only “context.name” can be written with a dot.")
     elif not isinstance(node, ast.Name | ast.operator | ast.unaryop | ast.Load):
-        raise ValidationError(
+        raise FormulaError(
             f"“{type(node).__name__}” is not allowed in a formula: use numbers, "
             "field names, + - * / and parentheses."
         )
@@ -95,28 +89,14 @@ def names(tree: ast.Expression) -> set[str]:
 
 
 def validate_formula(text: str, schema: ConditionSchema) -> None:
-    """Raise ``ValidationError`` unless ``text`` is safe arithmetic over numbers."""
+    """Raise ``FormulaError`` unless ``text`` is safe arithmetic over numbers."""
     tree = parse(text)
     for name in names(tree):
         spec = schema.resolve(name)
         if spec.kind not in (NUMBER, BOOL, ANY):
-            raise ValidationError(
+            raise FormulaError(
                 f"“{name}” is not a number and cannot be used in a formula."
             )
-
-
-def compile_formula(text: str) -> Evaluator:
-    """Compile ``text`` into a function of a mapping of names to values.
-
-    A missing or non-numeric name makes the whole formula evaluate to 0, which
-    the engine treats as "not eligible".
-    """
-    namespace = Namespace()
-    result = "weight"
-    body = formula_statements(parse(text), result, namespace) + [
-        ast.Return(load(result))
-    ]
-    return compile_function("formula", ("values",), body, namespace)
 
 
 def formula_statements(
@@ -167,7 +147,7 @@ def _expression(node: ast.AST, namespace: Namespace) -> ast.expr:
         return call(namespace.helper("_number", _number), lookup)
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
-            raise ValidationError("Only + - * / // % are allowed in a formula.")
+            raise FormulaError("Only + - * / // % are allowed in a formula.")
         return ast.BinOp(
             _expression(node.left, namespace),
             type(node.op)(),
@@ -175,7 +155,7 @@ def _expression(node: ast.AST, namespace: Namespace) -> ast.expr:
         )
     if isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARY:
-            raise ValidationError("Only + and - signs are allowed in a formula.")
+            raise FormulaError("Only + and - signs are allowed in a formula.")
         return ast.UnaryOp(type(node.op)(), _expression(node.operand, namespace))
     if isinstance(node, ast.Call):
         function = node.func.id
@@ -183,4 +163,4 @@ def _expression(node: ast.AST, namespace: Namespace) -> ast.expr:
             namespace.helper(f"_{function}", _FUNCTIONS[function]),
             *(_expression(argument, namespace) for argument in node.args),
         )
-    raise ValidationError(f"Unsupported formula element {type(node).__name__}.")
+    raise FormulaError(f"Unsupported formula element {type(node).__name__}.")

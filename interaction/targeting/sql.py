@@ -1,20 +1,20 @@
 """Condition trees compiled into a Django ``Q`` over the dimension (batch runs).
 
-Same semantics as :mod:`interaction.engine.predicates`. Call-context names have
-no meaning in SQL: batch runs have no call, so they are refused.
+Same semantics as :mod:`interaction.engine.predicates` (the tests evaluate both
+on the same rows). Call-context names have no meaning in SQL: batch runs have
+no call, so they are refused.
 """
 
 import datetime
 
 from django.db.models import Q
 
-from .conditions import CONTEXT_PREFIX, DATE, DATETIME, TEXT
-from .engine.predicates import resolve_date
+from ..engine.conditions import CONTEXT_PREFIX, DATE, DATETIME, TEXT, resolve_date
 
 _LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 
 
-def compile_q(tree, kinds: dict[str, str], today: datetime.date) -> Q:
+def condition_q(tree, kinds: dict[str, str], today: datetime.date) -> Q:
     """Compile ``tree`` (already validated) into a ``Q`` on the contact model."""
     if tree in (None, {}):
         return Q()

@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime
 import threading
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.cache import caches
 
-from .engine.catalogue import (
+from .. import conf
+from ..engine import statuses
+from ..engine.catalogue import (
     Catalogue,
     CompiledOffer,
     CompiledRule,
@@ -24,7 +27,7 @@ from .engine.catalogue import (
     EnvironmentCatalogue,
     index_by_space,
 )
-from .engine.evaluation import (
+from ..engine.evaluation import (
     Multiplier,
     OfferTerms,
     TargetFilter,
@@ -32,24 +35,36 @@ from .engine.evaluation import (
     Window,
     intersect,
 )
-from .engine.predicates import compile_predicate
-from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
-from .models.typology import CountedStatuses
+from ..engine.predicates import compile_predicate
+from ..models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
 
 VERSION_KEY = "interaction:catalogue-version"
 
 
 def _cache():
-    """The cache shared by every process (``INTERACTION_CACHE``, default "default")."""
-    return caches[getattr(settings, "INTERACTION_CACHE", "default")]
+    """The cache shared by every process (``INTERACTION_CACHE``)."""
+    return caches[conf.cache_alias()]
 
 
-_STATUSES = {
-    CountedStatuses.ANY: None,
-    CountedStatuses.ANSWERED: frozenset({"accepted", "rejected"}),
-    CountedStatuses.ACCEPTED: frozenset({"accepted"}),
-    CountedStatuses.REJECTED: frozenset({"rejected"}),
-}
+T = TypeVar("T")
+
+
+class Derived:
+    """Values derived from one catalogue version on first use, dropped with it.
+
+    E.g. an offer's rendering in a space, or the catalogue restricted to the
+    offers a block chose. Two threads may compute the same value at once; both
+    results are equal and one is kept.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        try:
+            return self._values[key]
+        except KeyError:
+            return self._values.setdefault(key, compute())
 
 
 @dataclass(frozen=True)
@@ -61,11 +76,7 @@ class Snapshot:
     #: Environment id -> (contact model, the field names conditions read).
     dimensions: dict[int, tuple[type, tuple[str, ...]]]
     version: str
-    #: (space id, offer id) -> (content, {"html", "text"}) for spaces whose
-    #: rendering does not depend on the contact; filled as offers are shown.
-    presentations: dict = field(default_factory=dict)
-    #: Chosen offer ids (the offer block's) -> the catalogue restricted to them.
-    restricted: dict = field(default_factory=dict)
+    derived: Derived = field(default_factory=Derived)
 
 
 _lock = threading.Lock()
@@ -159,7 +170,6 @@ def build_snapshot(version: str = "") -> Snapshot:
         environments=compiled_environments,
         spaces=compiled_spaces,
         offers_by_space=index_by_space(compiled_environments, compiled_spaces),
-        version=version,
     )
     dimensions = {
         env_id: (env.dimension_model, tuple(kinds[env_id]))
@@ -276,7 +286,7 @@ def _compile_rule(rule, compiled_offers, categories, kinds) -> CompiledRule:
         quantity=rule.quantity,
         same_channel_only=rule.same_channel_only,
         counted_offers=rule.counted_offers,
-        counted_statuses=_STATUSES[rule.counted_statuses],
+        counted_statuses=statuses.COUNTED[rule.counted_statuses],
         global_capping=rule.global_capping,
         offer_ids=offer_ids,
         applies_to_contact=compile_predicate(
@@ -295,7 +305,7 @@ def _compile_space(space, categories) -> CompiledSpace:
         label=space.label,
         environment_id=space.environment_id,
         channel=space.channel,
-        unitary=space.unitary_enabled,
+        real_time=space.real_time,
         max_offers=space.max_offers,
         identification_fields=tuple(space.identification_field_list),
         fallback_space_code=space.fallback_space.code

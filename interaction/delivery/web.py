@@ -17,17 +17,18 @@ import logging
 from collections.abc import Iterable
 from functools import lru_cache
 
-from django.conf import settings
 from django.utils.module_loading import import_string
 
-from . import services
-from .engine.call import Call, EngineError
-from .middleware import cookie_name, valid_visitor_id
+from .. import conf
+from ..engine.call import MAX_COUNT, Call
+from ..engine.catalogue import split_themes
+from ..engine.errors import EngineError
+from ..middleware import valid_visitor_id
+from .propose import PropositionsResult, propose
 from .tracking import proposition_token
 
 logger = logging.getLogger(__name__)
 
-MAX_COUNT = 100
 _CONTACT_ATTR = "_interaction_contact"
 
 
@@ -43,7 +44,7 @@ def resolve_contact(request) -> str | None:
         return None
     if hasattr(request, _CONTACT_ATTR):
         return getattr(request, _CONTACT_ATTR)
-    path = getattr(settings, "INTERACTION_CONTACT_RESOLVER", None)
+    path = conf.contact_resolver()
     contact = _resolver(path)(request) if path else None
     contact = str(contact) if contact not in (None, "") else None
     setattr(request, _CONTACT_ATTR, contact)
@@ -56,15 +57,7 @@ def visitor_id(request) -> str | None:
     visitor = getattr(request, "interaction_visitor", None)
     if visitor:
         return visitor
-    return valid_visitor_id(request.COOKIES.get(cookie_name()))
-
-
-def split_themes(themes: str | Iterable[str] | None) -> tuple[str, ...]:
-    if not themes:
-        return ()
-    if isinstance(themes, str):
-        themes = themes.split(",")
-    return tuple(theme.strip() for theme in themes if theme and theme.strip())
+    return valid_visitor_id(request.COOKIES.get(conf.visitor_cookie()))
 
 
 def clamp_count(count) -> int:
@@ -84,24 +77,24 @@ def propose_for_request(
     store: bool | None = None,
     *,
     offers: Iterable[int] | None = None,
-) -> services.PropositionsResult | None:
+) -> PropositionsResult | None:
     """Offers of ``space`` for the request's contact or visitor, or ``None``.
 
-    ``offers``: only these offer ids (see :func:`interaction.services.propose`).
+    ``offers``: only these offer ids (see :func:`.propose.propose`).
     """
     if store is None and (request is None or getattr(request, "is_preview", False)):
         store = False
     call = Call(
         space=str(space),
-        contact_id=resolve_contact(request),
-        visitor_id=visitor_id(request),
+        contact=resolve_contact(request),
+        visitor=visitor_id(request),
         count=clamp_count(count),
         category=category or None,
         themes=split_themes(themes),
         explain=False,
     )
     try:
-        return services.propose(call, store=store, offers=offers)
+        return propose(call, store=store, offers=offers)
     except EngineError as error:
         logger.warning("No offers for space “%s”: %s", space, error)
         return None
@@ -126,7 +119,7 @@ def token_for(proposition) -> str | None:
     return proposition_token(proposition.id)
 
 
-def presentation_context(result: services.PropositionsResult | None) -> dict:
+def presentation_context(result: PropositionsResult | None) -> dict:
     """Context of ``interaction/tags/offer_space.html`` for ``result``."""
     if result is None:
         return {"result": None, "items": []}

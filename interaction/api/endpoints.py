@@ -17,48 +17,39 @@ of ``{"type", "loc", "msg"}`` naming the field.
 from __future__ import annotations
 
 import datetime
-import json
-import uuid
-from typing import Annotated, Any
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Schema, Status
-from ninja.errors import HttpError
-from ninja.parser import Parser
-from pydantic import StrictBool, StrictInt, StrictStr
+from ninja import NinjaAPI, Status
 
-from . import services
-from .engine.call import Call, EngineError, SpaceNotUnitary, UnknownSpace
-from .models import Proposition
-from .models.space import PropositionStatus
-from .tracking import (
+from ..delivery.propose import RenderedProposition
+from ..delivery.propose import propose as propose_offers
+from ..delivery.storage import update_status as move_status
+from ..delivery.tracking import (
     is_trackable,
     proposition_token,
     token_matches,
     tracked_url,
     unsign_link,
 )
+from ..engine.call import Call
+from ..engine.errors import EngineError
+from ..models import Proposition
+from ..models.choices import PropositionStatus
+from .errors import ENGINE_ERROR_STATUS, JSONParser, register_error_handlers
+from .schemas import (
+    Error,
+    ProposeBatchIn,
+    ProposeBatchOut,
+    ProposeIn,
+    ProposeOut,
+    StatusIn,
+    StatusOut,
+    ValidationErrors,
+)
 
-MAX_COUNT = 100
-MAX_BATCH = 20
-#: What /propose answers when the engine refuses a call.
-ENGINE_ERROR_STATUS = {UnknownSpace: 404, SpaceNotUnitary: 409}
 MAX_ID = 2**63 - 1
-
-
-class MalformedBody(ValueError):
-    """The request body is not JSON."""
-
-
-class _JSONParser(Parser):
-    def parse_body(self, request: HttpRequest):
-        try:
-            return json.loads(request.body)
-        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
-            raise MalformedBody(str(error)) from error
-
 
 api = NinjaAPI(
     title="Wagtail Interaction API",
@@ -68,134 +59,9 @@ api = NinjaAPI(
         "status updates of the propositions made."
     ),
     urls_namespace="interaction_api",
-    parser=_JSONParser(),
+    parser=JSONParser(),
 )
-
-
-@api.exception_handler(HttpError)
-def _http_error(request, exc: HttpError):
-    # ninja turns a body that cannot be parsed into a 400; it is bad input: 422.
-    if isinstance(exc.__cause__, MalformedBody):
-        return api.create_response(
-            request,
-            {
-                "detail": [
-                    {
-                        "type": "json_invalid",
-                        "loc": ["body"],
-                        "msg": f"Malformed JSON body: {exc.__cause__}",
-                    }
-                ]
-            },
-            status=422,
-        )
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
-
-
-# --- Schemas -----------------------------------------------------------------
-
-Identifier = StrictStr | StrictInt
-
-
-class Error(Schema):
-    detail: str
-
-
-class ValidationErrorItem(Schema):
-    type: str
-    loc: list[str | int]
-    msg: str
-
-
-class ValidationErrors(Schema):
-    detail: list[ValidationErrorItem]
-
-
-class ProposeIn(Schema):
-    space: Annotated[StrictStr, Field(min_length=1, max_length=50)] = Field(
-        description="Code of a live offer space in real-time mode."
-    )
-    contact: Identifier | None = Field(
-        None,
-        description="The contact's id (the space's identification fields, "
-        "joined with “|” when several).",
-    )
-    visitor: Identifier | None = Field(None, description="The anonymous visitor's id.")
-    count: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] = Field(
-        1, description="How many offers at most (the space's maximum applies too)."
-    )
-    category: Annotated[StrictStr, Field(max_length=50)] | None = Field(
-        None, description="Only offers of this category (and its subcategories)."
-    )
-    themes: list[Annotated[StrictStr, Field(max_length=100)]] = Field(
-        default_factory=list, max_length=50, description="Offers of any of these."
-    )
-    context: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Call context, read by conditions and formulas as context.NAME.",
-    )
-    date: datetime.datetime | None = Field(
-        None, description="Contact date (ISO 8601); default now. Naive = UTC."
-    )
-    store: StrictBool | None = Field(
-        None, description="Store the propositions; default: the space's setting."
-    )
-    seed: StrictInt | None = Field(
-        None, description="Makes the order of equal weights reproducible."
-    )
-
-
-class OfferOut(Schema):
-    code: str
-    label: str
-    category: str
-
-
-class PropositionOut(Schema):
-    id: int | None = Field(description="Null when the propositions are not stored.")
-    rank: int
-    weight: float
-    offer: OfferOut
-    content: dict[str, Any]
-    html: str
-    text: str
-    token: str | None = Field(
-        None, description="Give it back to update this proposition's status."
-    )
-    tracked_url: str | None = Field(
-        None,
-        description="Link to the offer's destination that records acceptance.",
-    )
-
-
-class ProposeOut(Schema):
-    interaction: uuid.UUID
-    identified: bool
-    space: str
-    propositions: list[PropositionOut]
-    reason: str | None = Field(None, description="Why there are no offers.")
-
-
-class StatusIn(Schema):
-    status: PropositionStatus = Field(
-        description="“accepted” records the space's status on acceptance."
-    )
-    token: StrictStr | None = Field(
-        None, description="The proposition's token from the propose response."
-    )
-
-
-class StatusOut(Schema):
-    id: int
-    status: str
-    offer: str
-    space: str | None
-    rank: int
-    weight: float
-    interaction: uuid.UUID
-
-
-# --- Endpoints ---------------------------------------------------------------
+register_error_handlers(api)
 
 
 @api.post(
@@ -213,20 +79,6 @@ def propose(request, payload: ProposeIn):
     # Built to match ProposeOut (the tests check it); skipping ninja's output
     # validation saves a tenth of a millisecond on the busiest endpoint.
     return api.create_response(request, result, status=200)
-
-
-class ProposeBatchIn(Schema):
-    calls: list[ProposeIn] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class ProposeBatchItem(Schema):
-    status: int = Field(description="What /propose would have answered: 200, 404, 409.")
-    result: ProposeOut | None = None
-    detail: str | None = None
-
-
-class ProposeBatchOut(Schema):
-    results: list[ProposeBatchItem]
 
 
 @api.post(
@@ -254,8 +106,8 @@ def _propose(request, payload: ProposeIn) -> dict:
         date = timezone.make_aware(date, datetime.UTC)
     call = Call(
         space=payload.space,
-        contact_id=None if payload.contact is None else str(payload.contact),
-        visitor_id=None if payload.visitor is None else str(payload.visitor),
+        contact=None if payload.contact is None else str(payload.contact),
+        visitor=None if payload.visitor is None else str(payload.visitor),
         count=payload.count,
         category=payload.category or None,
         themes=tuple(payload.themes),
@@ -264,7 +116,7 @@ def _propose(request, payload: ProposeIn) -> dict:
         seed=payload.seed,
         explain=False,
     )
-    result = services.propose(call, store=payload.store)
+    result = propose_offers(call, store=payload.store)
     return {
         "interaction": result.interaction_id,
         "identified": result.identified,
@@ -274,7 +126,7 @@ def _propose(request, payload: ProposeIn) -> dict:
     }
 
 
-def _proposition(request, rendered: services.RenderedProposition) -> dict:
+def _proposition(request, rendered: RenderedProposition) -> dict:
     offer = rendered.offer
     data = {
         "id": rendered.id,
@@ -316,7 +168,7 @@ def update_status(request, id: int, payload: StatusIn):
     status = payload.status
     if status == PropositionStatus.ACCEPTED:
         status = _accepted_status(proposition)
-    services.update_status(proposition, str(status))
+    move_status(proposition, str(status))
     return Status(200, _status_out(proposition))
 
 
@@ -334,7 +186,7 @@ def track(request, signed: str):
         return Status(404, {"detail": "Unknown or tampered link."})
     proposition = _get_proposition(proposition_id)
     if proposition is not None:
-        services.update_status(proposition, _accepted_status(proposition))
+        move_status(proposition, _accepted_status(proposition))
     # A purged proposition still leads to its offer: the link itself is genuine.
     return HttpResponseRedirect(url)
 

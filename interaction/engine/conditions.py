@@ -18,8 +18,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
-from django.db import models
+from .errors import ConditionError
 
 TEXT, NUMBER, BOOL, DATE, DATETIME, ANY = (
     "text",
@@ -51,20 +50,6 @@ OPERATORS_BY_KIND = {
 CONTEXT_PREFIX = "context."
 OFFER_PREFIX = "offer."
 
-_TEXT_FIELDS = (
-    models.CharField,
-    models.TextField,
-    models.UUIDField,
-    models.GenericIPAddressField,
-)
-_NUMBER_FIELDS = (
-    models.IntegerField,
-    models.FloatField,
-    models.DecimalField,
-    models.AutoField,
-    models.BigAutoField,
-)
-
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -75,49 +60,22 @@ class FieldSpec:
     choices: tuple = field(default=())
 
 
-def _field_kind(model_field: models.Field) -> str | None:
-    if isinstance(model_field, models.BooleanField):
-        return BOOL
-    if isinstance(model_field, models.DateTimeField):
-        return DATETIME
-    if isinstance(model_field, models.DateField):
-        return DATE
-    if isinstance(model_field, _NUMBER_FIELDS):
-        return NUMBER
-    if isinstance(model_field, _TEXT_FIELDS):
-        return TEXT
-    return None
+def resolve_date(value, kind: str, today: datetime.date | None):
+    """A condition's date value as a ``date`` or an aware ``datetime``.
 
-
-def _spec(name: str, model_field: models.Field) -> FieldSpec | None:
-    kind = _field_kind(model_field)
-    if kind is None:
-        return None
-    choices = tuple(value for value, _label in model_field.flatchoices)
-    return FieldSpec(name, kind, choices)
-
-
-def model_fields(model: type[models.Model]) -> dict[str, FieldSpec]:
-    """The comparable fields of ``model``, with related fields one level deep."""
-    specs: dict[str, FieldSpec] = {}
-    for model_field in model._meta.concrete_fields:
-        if model_field.is_relation:
-            related = model_field.related_model
-            for related_field in related._meta.concrete_fields:
-                if related_field.is_relation:
-                    continue
-                spec = _spec(f"{model_field.name}__{related_field.name}", related_field)
-                if spec:
-                    specs[spec.name] = spec
-            continue
-        spec = _spec(model_field.name, model_field)
-        if spec:
-            specs[spec.name] = spec
-    if model._meta.pk and "pk" not in specs:
-        pk_spec = _spec("pk", model._meta.pk)
-        if pk_spec:
-            specs["pk"] = pk_spec
-    return specs
+    ``{"today": n}`` needs ``today``; ISO texts do not.
+    """
+    if isinstance(value, dict):
+        if today is None:
+            raise ValueError("A relative date needs today's date.")
+        day = today + datetime.timedelta(days=value["today"])
+        if kind == DATETIME:
+            return datetime.datetime.combine(day, datetime.time.min, datetime.UTC)
+        return day
+    if kind == DATETIME:
+        parsed = datetime.datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return datetime.date.fromisoformat(value)
 
 
 def _is_number(value) -> bool:
@@ -172,31 +130,31 @@ class ConditionSchema:
     def resolve(self, name: str) -> FieldSpec:
         if name.startswith(CONTEXT_PREFIX):
             if not self.allow_context:
-                raise ValidationError(
+                raise ConditionError(
                     f"“{name}”: call context fields cannot be used here."
                 )
             if not name[len(CONTEXT_PREFIX) :]:
-                raise ValidationError("“context.” needs a field name after the dot.")
+                raise ConditionError("“context.” needs a field name after the dot.")
             return FieldSpec(name, ANY)
         if name.startswith(OFFER_PREFIX):
             if self.offer_fields is None:
-                raise ValidationError(f"“{name}”: offer fields cannot be used here.")
+                raise ConditionError(f"“{name}”: offer fields cannot be used here.")
             spec = self.offer_fields.get(name[len(OFFER_PREFIX) :])
             if spec is None:
                 known = ", ".join(sorted(self.offer_fields))
-                raise ValidationError(
+                raise ConditionError(
                     f"Unknown offer field “{name}”. Known offer fields: {known}."
                 )
             return spec
         spec = self.contact_fields.get(name)
         if spec is None:
             if not self.contact_fields:
-                raise ValidationError(
+                raise ConditionError(
                     f"Unknown field “{name}”: this environment is anonymous, only "
                     "“context.…” fields can be used."
                 )
             known = ", ".join(sorted(self.contact_fields))
-            raise ValidationError(
+            raise ConditionError(
                 f"Unknown field “{name}” on {self.dimension_label}. "
                 f"Known fields: {known}."
             )
@@ -204,7 +162,7 @@ class ConditionSchema:
 
 
 def validate_condition(tree, schema: ConditionSchema) -> None:
-    """Raise ``ValidationError`` naming the first wrong part of ``tree``.
+    """Raise ``ConditionError`` naming the first wrong part of ``tree``.
 
     ``None`` and ``{}`` mean "no condition" and are valid.
     """
@@ -215,14 +173,14 @@ def validate_condition(tree, schema: ConditionSchema) -> None:
 
 def _validate_node(node, schema: ConditionSchema, path: str) -> None:
     if not isinstance(node, dict):
-        raise ValidationError(
+        raise ConditionError(
             f"{path}: expected an object such as "
             '{"field": …, "op": …, "value": …} or {"all": [...]}.'
         )
     groups = {"all", "any", "not"} & node.keys()
     if groups:
         if len(node) != 1:
-            raise ValidationError(
+            raise ConditionError(
                 f"{path}: a group has exactly one key, “all”, “any” or “not”."
             )
         key = next(iter(groups))
@@ -231,7 +189,7 @@ def _validate_node(node, schema: ConditionSchema, path: str) -> None:
             return
         children = node[key]
         if not isinstance(children, list):
-            raise ValidationError(f"{path}.{key}: expected a list of conditions.")
+            raise ConditionError(f"{path}.{key}: expected a list of conditions.")
         for index, child in enumerate(children):
             _validate_node(child, schema, f"{path}.{key}[{index}]")
         return
@@ -241,41 +199,41 @@ def _validate_node(node, schema: ConditionSchema, path: str) -> None:
 def _validate_comparison(node: dict, schema: ConditionSchema, path: str) -> None:
     unknown_keys = set(node) - {"field", "op", "value"}
     if unknown_keys or "field" not in node or "op" not in node:
-        raise ValidationError(
+        raise ConditionError(
             f"{path}: a comparison has the keys “field”, “op” and “value”."
         )
     name, op = node["field"], node["op"]
     if not isinstance(name, str):
-        raise ValidationError(f"{path}: “field” must be a field name.")
+        raise ConditionError(f"{path}: “field” must be a field name.")
     spec = schema.resolve(name)
     if op not in OPERATORS:
-        raise ValidationError(
+        raise ConditionError(
             f"“{name}”: unknown operator “{op}”. Operators: {', '.join(OPERATORS)}."
         )
     allowed = OPERATORS_BY_KIND[spec.kind]
     if op not in allowed:
-        raise ValidationError(
+        raise ConditionError(
             f"“{name}”: operator “{op}” does not apply to "
             f"{_KIND_DESCRIPTIONS[spec.kind]} field. Use one of: {', '.join(allowed)}."
         )
     if op in EMPTINESS_OPERATORS:
         if node.get("value") is not None:
-            raise ValidationError(f"“{name}”: “{op}” takes no value.")
+            raise ConditionError(f"“{name}”: “{op}” takes no value.")
         return
     if "value" not in node:
-        raise ValidationError(f"“{name}”: “{op}” needs a value.")
+        raise ConditionError(f"“{name}”: “{op}” needs a value.")
     value = node["value"]
     values = value if op in LIST_OPERATORS else [value]
     if op in LIST_OPERATORS and not isinstance(value, list):
-        raise ValidationError(f"“{name}”: “{op}” needs a list of values.")
+        raise ConditionError(f"“{name}”: “{op}” needs a list of values.")
     if op in TEXT_OPERATORS and spec.kind == ANY and not isinstance(value, str):
-        raise ValidationError(f"“{name}”: “{op}” needs a text value.")
+        raise ConditionError(f"“{name}”: “{op}” needs a text value.")
     for item in values:
         if not _value_matches(item, spec):
             description = _KIND_DESCRIPTIONS.get(spec.kind, "a plain value")
-            raise ValidationError(f"“{name}”: the value {item!r} is not {description}.")
+            raise ConditionError(f"“{name}”: the value {item!r} is not {description}.")
         if spec.choices and op not in TEXT_OPERATORS and item not in spec.choices:
             choices = ", ".join(repr(choice) for choice in spec.choices)
-            raise ValidationError(
+            raise ConditionError(
                 f"“{name}”: {item!r} is not one of its choices ({choices})."
             )

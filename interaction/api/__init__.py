@@ -1,0 +1,5 @@
+"""The JSON HTTP API (django-ninja): endpoints, schemas and error answers."""
+
+from .endpoints import api
+
+__all__ = ["api"]

@@ -1,0 +1,180 @@
+"""Entry points of the offer engine for Django code: propose, store, update.
+
+The API, the template tag, the blocks and the previews all call :func:`propose`;
+the pure engine (:mod:`interaction.engine`) does the choosing, this module adds
+the compiled snapshot, the database readers, rendering (step 8) and storage
+(step 9, :mod:`.storage`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from wagtail.rich_text import expand_db_html
+
+from ..engine import core
+from ..engine.call import Call, Decision, Outcome, Proposal
+from ..engine.catalogue import Catalogue, index_by_space
+from ..models import Offer, OfferSpace
+from .readers import DatabaseDirectory, DatabaseHistory
+from .rendering import render_offer, uses_default_templates
+from .snapshot import Snapshot, get_snapshot
+from .storage import store_propositions
+
+
+@dataclass
+class RenderedProposition:
+    id: int | None
+    rank: int
+    weight: float
+    offer: Offer
+    category_code: str
+    content: dict[str, Any]
+    html: str
+    text: str
+
+
+@dataclass
+class PropositionsResult:
+    interaction_id: uuid.UUID
+    identified: bool
+    space_code: str
+    propositions: list[RenderedProposition] = field(default_factory=list)
+    reason: str = ""
+    trace: list[Decision] = field(default_factory=list)
+
+
+def propose(
+    call: Call,
+    *,
+    store: bool | None = None,
+    offers: Collection[int] | None = None,
+) -> PropositionsResult:
+    """Run the engine for ``call``, then render and (per the space) store.
+
+    ``offers`` (ids of chosen live offers, e.g. the offer block's): only they
+    are candidates, in scope whatever the call's category or themes, and no
+    arbitration limits them; eligibility and typology rules still apply.
+
+    Raises :class:`interaction.engine.errors.UnknownSpace` or
+    ``SpaceNotRealTime``.
+    """
+    snapshot = get_snapshot()
+    catalogue = snapshot.catalogue
+    if offers is not None:
+        chosen = frozenset(offers)
+        catalogue = snapshot.derived.get(
+            ("only offers", chosen), lambda: _only_offers(snapshot.catalogue, chosen)
+        )
+        call = dataclasses.replace(call, count=max(1, len(chosen)))
+    if call.date is None:
+        call = dataclasses.replace(call, date=timezone.now())
+    history = DatabaseHistory()
+    outcome = core.propose(
+        catalogue, call, DatabaseDirectory(snapshot.dimensions), history
+    )
+    interaction_id = uuid.uuid4()
+    proposals = outcome.proposals
+    ids: list[int | None] = [None] * len(proposals)
+    if (outcome.space.store if store is None else store) and proposals:
+        proposals, ids = store_propositions(outcome, interaction_id)
+    space_row = snapshot.spaces[outcome.space.code]
+    return PropositionsResult(
+        interaction_id=interaction_id,
+        identified=outcome.identified,
+        space_code=outcome.space.code,
+        propositions=[
+            _render(snapshot, space_row, proposal, proposition_id, outcome)
+            for proposal, proposition_id in zip(proposals, ids, strict=True)
+        ],
+        reason=outcome.reason,
+        trace=outcome.trace,
+    )
+
+
+def _only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:
+    """``catalogue`` where the chosen offers are the only, always-in-scope ones.
+
+    Each space's maximum is lifted to the number of chosen offers: choosing
+    offers replaces arbitration.
+    """
+    limit = max(1, len(offer_ids))
+    environments = {
+        env_id: dataclasses.replace(
+            environment,
+            offers=tuple(
+                dataclasses.replace(offer, always_include=True)
+                for offer in environment.offers
+                if offer.id in offer_ids
+            ),
+        )
+        for env_id, environment in catalogue.environments.items()
+    }
+    spaces = {
+        code: dataclasses.replace(space, max_offers=max(space.max_offers, limit))
+        for code, space in catalogue.spaces.items()
+    }
+    return dataclasses.replace(
+        catalogue,
+        environments=environments,
+        spaces=spaces,
+        offers_by_space=index_by_space(environments, spaces),
+    )
+
+
+def content_of(offer: Offer, space_row: OfferSpace) -> dict[str, Any]:
+    """The values of the space's content fields, in the space's order."""
+    content = {}
+    for row in space_row.content_fields.all():
+        value = offer.content_value(row.field)
+        if row.field == "image":
+            value = value.file.url if value else None
+        elif row.field == "html_content":
+            value = expand_db_html(value) if value else ""
+        content[row.field] = value
+    return content
+
+
+def _render(
+    snapshot: Snapshot,
+    space_row: OfferSpace,
+    proposal: Proposal,
+    proposition_id: int | None,
+    outcome: Outcome,
+) -> RenderedProposition:
+    offer = snapshot.offers[proposal.offer.id]
+
+    def present() -> tuple[dict[str, Any], dict[str, str]]:
+        rendered = render_offer(
+            space_row,
+            offer,
+            proposition={
+                "id": proposition_id,
+                "rank": proposal.rank,
+                "weight": proposal.weight,
+            },
+            contact=outcome.attributes,
+        )
+        return content_of(offer, space_row), rendered
+
+    if uses_default_templates(space_row):
+        content, rendered = snapshot.derived.get(
+            ("presentation", space_row.pk, offer.pk), present
+        )
+    else:
+        content, rendered = present()
+    return RenderedProposition(
+        id=proposition_id,
+        rank=proposal.rank,
+        weight=proposal.weight,
+        offer=offer,
+        category_code=proposal.offer.category_code,
+        content=dict(content),
+        html=rendered["html"],
+        text=rendered["text"],
+    )
