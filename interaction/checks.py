@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
 from . import conf
@@ -15,7 +15,7 @@ VISITOR_MIDDLEWARE = "interaction.middleware.VisitorMiddleware"
 
 @register()
 def check_settings(app_configs=None, **kwargs):
-    problems = []
+    problems: list[CheckMessage] = []
     if RULES_BACKEND not in settings.AUTHENTICATION_BACKENDS:
         problems.append(
             Error(

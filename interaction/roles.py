@@ -20,7 +20,7 @@ _VIEW = ("view",)
 _APPROVE = ("view", "publish")
 
 #: Per role: model -> actions on the interaction models.
-ROLES = {
+ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     ADMINISTRATORS: {
         "environment": ("add", "change", "delete", "view"),
         "typologyrule": ("add", "change", "delete", "view"),
@@ -28,6 +28,7 @@ ROLES = {
         "offercategory": _ALL,
         "offer": _ALL,
         "proposition": _VIEW,
+        "apikey": ("add", "change", "delete", "view"),
     },
     OFFER_MANAGERS: {
         "environment": _VIEW,

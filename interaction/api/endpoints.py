@@ -165,7 +165,7 @@ def update_status(request, id: int, payload: StatusIn):
         return Status(404, {"detail": f"No proposition {id}."})
     if not token_matches(payload.token, proposition.pk):
         return Status(403, {"detail": "Missing or invalid token for this proposition."})
-    status = payload.status
+    status: str = payload.status
     if status == PropositionStatus.ACCEPTED:
         status = _accepted_status(proposition)
     move_status(proposition, str(status))

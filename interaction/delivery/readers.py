@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Field
 
 from ..engine.call import Contact, HistoryRow, Period
 from ..models import Proposition
@@ -21,7 +22,10 @@ from .prepared_query import PreparedQuery
 
 @functools.cache
 def _history_query(visitor: bool) -> PreparedQuery:
-    field = Proposition._meta.get_field
+    def field(name: str) -> Field:
+        # Proposition's own columns: never a reverse relation.
+        return cast(Field, Proposition._meta.get_field(name))
+
     who = "visitor_id" if visitor else "contact_key"
     return PreparedQuery.compile(
         lambda slot: (

@@ -14,7 +14,7 @@ are not stored unless ``store`` says so.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from django.utils.module_loading import import_string
@@ -76,7 +76,7 @@ def propose_for_request(
     themes: str | Iterable[str] = (),
     store: bool | None = None,
     *,
-    offers: Iterable[int] | None = None,
+    offers: Collection[int] | None = None,
 ) -> PropositionsResult | None:
     """Offers of ``space`` for the request's contact or visitor, or ``None``.
 

@@ -61,6 +61,9 @@ def compile_function(
     name: str, parameters: tuple[str, ...], body: list[ast.stmt], namespace: Namespace
 ) -> Callable:
     """A function ``name(*parameters)`` running ``body`` in ``namespace``."""
+    version_arguments: dict[str, Any] = (
+        {"type_params": []} if sys.version_info >= (3, 12) else {}
+    )
     definition = ast.FunctionDef(
         name=name,
         args=ast.arguments(
@@ -73,7 +76,7 @@ def compile_function(
         body=body,
         decorator_list=[],
         returns=None,
-        **({"type_params": []} if sys.version_info >= (3, 12) else {}),
+        **version_arguments,
     )
     module = ast.fix_missing_locations(ast.Module([definition], type_ignores=[]))
     filename = f"<interaction {name} {next(_counter)}>"

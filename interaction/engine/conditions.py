@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ConditionError
 
@@ -60,7 +61,7 @@ class FieldSpec:
     choices: tuple = field(default=())
 
 
-def resolve_date(value, kind: str, today: datetime.date | None):
+def resolve_date(value: Any, kind: str, today: datetime.date | None) -> datetime.date:
     """A condition's date value as a ``date`` or an aware ``datetime``.
 
     ``{"today": n}`` needs ``today``; ISO texts do not.
@@ -78,11 +79,11 @@ def resolve_date(value, kind: str, today: datetime.date | None):
     return datetime.date.fromisoformat(value)
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_date(value, kind: str) -> bool:
+def _is_date(value: object, kind: str) -> bool:
     if isinstance(value, dict):
         return set(value) == {"today"} and isinstance(value["today"], int)
     if not isinstance(value, str):
@@ -97,7 +98,7 @@ def _is_date(value, kind: str) -> bool:
     return True
 
 
-def _value_matches(value, spec: FieldSpec) -> bool:
+def _value_matches(value: object, spec: FieldSpec) -> bool:
     if spec.kind == ANY:
         return value is None or isinstance(value, str | int | float | bool)
     if spec.kind == TEXT:
@@ -161,7 +162,7 @@ class ConditionSchema:
         return spec
 
 
-def validate_condition(tree, schema: ConditionSchema) -> None:
+def validate_condition(tree: object, schema: ConditionSchema) -> None:
     """Raise ``ConditionError`` naming the first wrong part of ``tree``.
 
     ``None`` and ``{}`` mean "no condition" and are valid.
@@ -171,7 +172,7 @@ def validate_condition(tree, schema: ConditionSchema) -> None:
     _validate_node(tree, schema, path="condition")
 
 
-def _validate_node(node, schema: ConditionSchema, path: str) -> None:
+def _validate_node(node: object, schema: ConditionSchema, path: str) -> None:
     if not isinstance(node, dict):
         raise ConditionError(
             f"{path}: expected an object such as "

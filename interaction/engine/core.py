@@ -14,6 +14,7 @@ from .call import (
     ContactDirectory,
     Decision,
     HistoryReader,
+    HistoryRow,
     Outcome,
     Proposal,
 )
@@ -109,7 +110,7 @@ def _identify(
     call: Call,
     directory: ContactDirectory,
     date: datetime.datetime,
-):
+) -> tuple[Outcome, Sequence[HistoryRow] | None]:
     """The outcome to fill, and the contact's history if the lookup read it."""
     environment = catalogue.environments[space.environment_id]
     if environment.anonymous:
@@ -144,7 +145,7 @@ def _excluded(
     candidates: list[Ranked],
     outcome: Outcome,
     rules: list,
-    contact_history,
+    contact_history: Sequence[HistoryRow] | None,
     history: HistoryReader,
 ) -> dict[int, str]:
     """Offer id -> why a typology rule excludes it, reading the contact's

@@ -175,7 +175,9 @@ def _weight(terms: OfferTerms, namespace: Namespace) -> list[ast.stmt]:
 
 def _within(window: Window, namespace: Namespace) -> ast.expr:
     """``start <= date <= end`` (a missing bound is left out)."""
-    left, operators, comparators = load("date"), [], []
+    left: ast.expr = load("date")
+    operators: list[ast.cmpop] = []
+    comparators: list[ast.expr] = []
     if window.start is not None:
         left = namespace.constant(window.start)
         operators.append(ast.LtE())

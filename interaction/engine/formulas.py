@@ -11,7 +11,9 @@ and only numbers, names, ``+ - * / // %``, parentheses and the functions
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from .codegen import Namespace, call, load, store
 from .conditions import ANY, BOOL, NUMBER, ConditionSchema
@@ -19,7 +21,12 @@ from .errors import FormulaError
 
 _BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 _UNARY = (ast.UAdd, ast.USub)
-_FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+}
 _MAX_LENGTH = 500
 
 
@@ -64,7 +71,7 @@ def _check_node(node: ast.AST) -> None:
         if node.keywords or not node.args:
             raise FormulaError("Functions take plain arguments, e.g. max(1, age).")
     elif isinstance(node, ast.Attribute):
-        if _name_of(node) is None or node.value.id != "context":
+        if not isinstance(node.value, ast.Name) or node.value.id != "context":
             raise FormulaError("Only “context.name” can be written with a dot.")
     elif not isinstance(node, ast.Name | ast.operator | ast.unaryop | ast.Load):
         raise FormulaError(
@@ -75,10 +82,12 @@ def _check_node(node: ast.AST) -> None:
 
 def names(tree: ast.Expression) -> set[str]:
     """The field names (``age``, ``context.basket``) a parsed formula reads."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree.body):
         if isinstance(node, ast.Attribute):
-            found.add(_name_of(node))
+            # ``parse`` accepts only ``context.name``: never ``None`` here.
+            if (name := _name_of(node)) is not None:
+                found.add(name)
         elif isinstance(node, ast.Name) and node.id not in _FUNCTIONS:
             found.add(node.id)
     return {
@@ -104,7 +113,7 @@ def formula_statements(
 ) -> list[ast.stmt]:
     """Statements setting the local ``target`` to the formula's value (a float)
     for the mapping ``values``; 0.0 when the formula cannot be computed."""
-    if isinstance(tree.body, ast.Constant):
+    if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, int | float):
         return [ast.Assign([store(target)], ast.Constant(float(tree.body.value)))]
     value = call(namespace.helper("float", float), _expression(tree.body, namespace))
     errors = ast.Tuple(
@@ -128,7 +137,7 @@ def formula_statements(
     ]
 
 
-def _number(value):
+def _number(value: object) -> float | None:
     """``value`` if it is a number, else ``None`` (so ``"3" * 2`` is never run)."""
     if isinstance(value, Decimal):
         return float(value)
@@ -157,7 +166,7 @@ def _expression(node: ast.AST, namespace: Namespace) -> ast.expr:
         if type(node.op) not in _UNARY:
             raise FormulaError("Only + and - signs are allowed in a formula.")
         return ast.UnaryOp(type(node.op)(), _expression(node.operand, namespace))
-    if isinstance(node, ast.Call):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         function = node.func.id
         return call(
             namespace.helper(f"_{function}", _FUNCTIONS[function]),

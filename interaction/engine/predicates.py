@@ -26,7 +26,7 @@ def _always(values: Values, today: datetime.date) -> bool:
     return True
 
 
-def compile_predicate(tree, kinds: Mapping[str, str] | None = None) -> Predicate:
+def compile_predicate(tree: Any, kinds: Mapping[str, str] | None = None) -> Predicate:
     """Compile ``tree`` (already validated) into ``predicate(values, today)``.
 
     ``kinds`` maps field names to their kind (from the condition schema) so that
@@ -42,7 +42,7 @@ def compile_predicate(tree, kinds: Mapping[str, str] | None = None) -> Predicate
 
 
 def condition_expression(
-    tree, kinds: Mapping[str, str], namespace: Namespace
+    tree: Any, kinds: Mapping[str, str], namespace: Namespace
 ) -> ast.expr:
     """``tree`` as a boolean expression over ``values`` and ``today``."""
     if "all" in tree or "any" in tree:
@@ -65,7 +65,9 @@ def condition_expression(
     )
 
 
-def _comparison(name: str, op: str, expected, kind, namespace: Namespace) -> ast.expr:
+def _comparison(
+    name: str, op: str, expected: Any, kind: str | None, namespace: Namespace
+) -> ast.expr:
     local = namespace.local()
     actual = ast.NamedExpr(
         store(local),
@@ -73,7 +75,7 @@ def _comparison(name: str, op: str, expected, kind, namespace: Namespace) -> ast
     )
     value = load(local)
 
-    def test(left, operator, right) -> ast.Compare:
+    def test(left: ast.expr, operator: ast.cmpop, right: ast.expr) -> ast.Compare:
         return ast.Compare(left, [operator], [right])
 
     if op in ("is empty", "is not empty"):
@@ -101,7 +103,7 @@ def _comparison(name: str, op: str, expected, kind, namespace: Namespace) -> ast
         lowered = call(ast.Attribute(value, "lower", ast.Load()))
         needle = ast.Constant(str(expected).lower())
         if op == "contains":
-            found = test(needle, ast.In(), lowered)
+            found: ast.expr = test(needle, ast.In(), lowered)
         else:
             found = call(ast.Attribute(lowered, "startswith", ast.Load()), needle)
         return ast.BoolOp(ast.And(), [is_text, found])
@@ -113,7 +115,7 @@ def _comparison(name: str, op: str, expected, kind, namespace: Namespace) -> ast
         return member if op == "in" else ast.UnaryOp(ast.Not(), member)
     if kind in (DATE, DATETIME):
         if isinstance(expected, dict):
-            resolved = call(
+            resolved: ast.expr = call(
                 namespace.helper("_resolve_date", resolve_date),
                 namespace.constant(expected),
                 ast.Constant(kind),
@@ -174,7 +176,7 @@ _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _member(value, members: frozenset) -> bool:
+def _member(value: object, members: frozenset) -> bool:
     """``value in members``; a list or dict from the call context is in none."""
     try:
         return value in members
@@ -182,7 +184,7 @@ def _member(value, members: frozenset) -> bool:
         return False
 
 
-def _compare(actual, expected, op: str) -> bool:
+def _compare(actual: object, expected: object, op: str) -> bool:
     """A comparison of values of unknown types: incomparable types only differ."""
     if actual is None:
         return op == "!="
@@ -192,7 +194,9 @@ def _compare(actual, expected, op: str) -> bool:
         return op == "!="
 
 
-def _compare_dates(actual, expected, op: str, is_datetime: bool) -> bool:
+def _compare_dates(
+    actual: object, expected: object, op: str, is_datetime: bool
+) -> bool:
     if actual is None:
         return op == "!="
     if is_datetime and isinstance(actual, datetime.datetime) and actual.tzinfo is None:

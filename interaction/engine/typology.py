@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from .call import HistoryReader, HistoryRow
+from .call import HistoryReader, HistoryRow, Period
 from .catalogue import CompiledOffer, CompiledRule, CompiledSpace, EnvironmentCatalogue
 
 #: What a rule counts ("offers counted").
@@ -53,11 +53,12 @@ def applicable_rules(
     ]
 
 
-def applies_to(rule: CompiledRule, offer_id: int) -> bool:
+def applies_to(rule: CompiledRule, offer_id: int | None) -> bool:
+    # ``None``: a history row whose offer was deleted since.
     return rule.offer_ids is None or offer_id in rule.offer_ids
 
 
-def period_of(rule: CompiledRule, date: datetime.datetime):
+def period_of(rule: CompiledRule, date: datetime.datetime) -> Period:
     """The history a rule counts for a call at ``date``: date ± the rule's period."""
     return date - rule.period, date + rule.period
 

@@ -137,7 +137,7 @@ class OfferCategory(
         return chain
 
     def clean(self):
-        errors = {}
+        errors: dict[str, list] = {}
         check_dates(errors, self.start_date, self.end_date)
         check_dates(
             errors,
@@ -148,7 +148,7 @@ class OfferCategory(
         )
         if self.weight_multiplier is not None and self.weight_multiplier < 0:
             errors["weight_multiplier"] = [_("The multiplier cannot be negative.")]
-        if self.parent_id and self.environment_id:
+        if self.parent_id and self.environment_id and self.parent is not None:
             if self.parent.environment_id != self.environment_id:
                 errors["parent"] = [
                     _("The parent category belongs to another environment.")

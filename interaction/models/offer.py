@@ -27,6 +27,9 @@ class Offer(
     RevisionMixin,
     index.Indexed,
     ClusterableModel,
+    # Already a base through ClusterableModel (same MRO); explicit so that
+    # mypy's Django plugin, which cannot see modelcluster's types, knows a model.
+    models.Model,
 ):
     """An offer: eligibility, weights and the content shown in its spaces."""
 
@@ -155,7 +158,7 @@ class Offer(
         return super().publish(revision, *args, **kwargs)
 
     def clean(self):
-        errors = {}
+        errors: dict[str, list] = {}
         check_dates(errors, self.start_date, self.end_date)
         if self.category_id:
             environment = self.category.environment
@@ -208,7 +211,7 @@ class Offer(
         return context
 
 
-class OfferWeight(Orderable):
+class OfferWeight(Orderable, models.Model):  # models.Model: as on Offer
     """A weight row: the highest applicable row gives the offer's weight."""
 
     offer = ParentalKey(Offer, on_delete=models.CASCADE, related_name="weights")
@@ -247,12 +250,16 @@ class OfferWeight(Orderable):
         return self.label or self.value
 
     def validation_errors(self, environment) -> dict:
-        errors = {}
+        errors: dict[str, list] = {}
         check_dates(errors, self.start_date, self.end_date)
         schema = environment.condition_schema()
         check_formula(errors, "value", self.value, schema)
         check_condition(errors, "target_filter", self.target_filter, schema)
-        if self.space_id and self.space.environment_id != environment.pk:
+        if (
+            self.space_id
+            and self.space is not None
+            and self.space.environment_id != environment.pk
+        ):
             errors["space"] = [_("This space belongs to another environment.")]
         return errors
 

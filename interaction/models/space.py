@@ -31,6 +31,9 @@ class OfferSpace(
     RevisionMixin,
     index.Indexed,
     ClusterableModel,
+    # Already a base through ClusterableModel (same MRO); explicit so that
+    # mypy's Django plugin, which cannot see modelcluster's types, knows a model.
+    models.Model,
 ):
     """A place on a channel where offers are shown, with its rendering."""
 
@@ -153,7 +156,7 @@ class OfferSpace(
         return [row.field for row in self.content_fields.all() if row.required]
 
     def clean(self):
-        errors = {}
+        errors: dict[str, list] = {}
         for name in ("html_template", "text_template"):
             try:
                 Engine.get_default().from_string(getattr(self, name) or "")
@@ -185,12 +188,16 @@ class OfferSpace(
                     errors["fallback_space"] = [
                         _("A space cannot fall back on itself.")
                     ]
-                elif not self.fallback_space.environment.is_anonymous:
+                elif (
+                    self.fallback_space is not None
+                    and not self.fallback_space.environment.is_anonymous
+                ):
                     errors["fallback_space"] = [
                         _("The fallback space must belong to an anonymous environment.")
                     ]
             if (
                 self.default_category_id
+                and self.default_category is not None
                 and self.default_category.environment_id != self.environment_id
             ):
                 errors["default_category"] = [
@@ -200,7 +207,7 @@ class OfferSpace(
             raise ValidationError(errors)
 
 
-class SpaceContentField(Orderable):
+class SpaceContentField(Orderable, models.Model):  # models.Model: as on OfferSpace
     """A content field a space shows, in order, and whether offers must fill it."""
 
     space = ParentalKey(

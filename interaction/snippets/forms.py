@@ -15,8 +15,10 @@ class EnvironmentScopedForm(WagtailAdminModelForm):
         if self.for_user is None:
             return
         for field in self.fields.values():
-            if isinstance(field, ModelChoiceField) and hasattr(
-                field.queryset, "for_user"
+            if (
+                isinstance(field, ModelChoiceField)
+                and field.queryset is not None
+                and hasattr(field.queryset, "for_user")
             ):
                 field.queryset = field.queryset.for_user(self.for_user)
 

@@ -12,16 +12,26 @@ environments (:class:`~interaction.snippets.forms.EnvironmentScopedForm`).
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..rules import can_work_in
 from .forms import EnvironmentScopedForm
 
+if TYPE_CHECKING:
+    # What the mixin is mixed into: a Wagtail view (untyped), i.e. a Django view.
+    from django.views import View as _View
+else:
+    _View = object
 
-class EnvironmentAccessMixin:
+
+class EnvironmentAccessMixin(_View):
+    model: type[Model]
+
     def dispatch(self, request, *args, **kwargs):
         pk = kwargs.get("pk")
         if pk is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.apps import apps
 from django.db import models
 
@@ -50,7 +52,8 @@ def model_fields(model: type[models.Model]) -> dict[str, FieldSpec]:
     specs: dict[str, FieldSpec] = {}
     for model_field in model._meta.concrete_fields:
         if model_field.is_relation:
-            related = model_field.related_model
+            # A concrete relation of a loaded model: a model class, not "self".
+            related = cast(type[models.Model], model_field.related_model)
             for related_field in related._meta.concrete_fields:
                 if related_field.is_relation:
                     continue

@@ -1,6 +1,7 @@
 """Preview a space for a chosen contact: every candidate, its weight, rank, reason."""
 
 import json
+from typing import cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -49,9 +50,8 @@ class SpacePreviewForm(forms.Form):
 
     def __init__(self, *args, space, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = OfferCategory.objects.filter(
-            environment=space.environment
-        )
+        category = cast(forms.ModelChoiceField, self.fields["category"])
+        category.queryset = OfferCategory.objects.filter(environment=space.environment)
 
     def clean_context(self):
         text = self.cleaned_data["context"].strip()
