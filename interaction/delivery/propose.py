@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import NoReverseMatch
 from django.utils import timezone
-from wagtail.rich_text import expand_db_html
 
 from ..engine import core
 from ..engine.call import Call, Decision, Outcome, Proposal
 from ..engine.catalogue import Catalogue, index_by_space
 from ..models import Offer, OfferSpace
 from .readers import DatabaseDirectory, DatabaseHistory
-from .rendering import render_offer, uses_default_templates
+from .rendering import offer_context, render_offer, uses_default_templates
 from .snapshot import Snapshot, get_snapshot
 from .storage import store_propositions
+from .tracking import tracked_url
 
 
 @dataclass
@@ -127,17 +128,35 @@ def _only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:
     )
 
 
-def content_of(offer: Offer, space_row: OfferSpace) -> dict[str, Any]:
-    """The values of the space's content fields, in the space's order."""
+def content_of(
+    offer: Offer, space_row: OfferSpace, offer_data: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The values of the space's content fields, in the space's order.
+
+    The image is its URL, the HTML content sanitised, the destination URL
+    http(s) only (``offer_data``: ``offer_context(offer)``, if known).
+    """
+    data = offer_context(offer) if offer_data is None else offer_data
     content = {}
     for row in space_row.content_fields.all():
-        value = offer.content_value(row.field)
         if row.field == "image":
-            value = value.file.url if value else None
-        elif row.field == "html_content":
-            value = expand_db_html(value) if value else ""
+            value = data["image"] or None
+        elif row.field in ("html_content", "destination_url"):
+            value = str(data[row.field])
+        else:
+            value = offer.content_value(row.field)
         content[row.field] = value
     return content
+
+
+def _tracked_url(proposition_id: int | None, destination: str) -> str | None:
+    """The signed link of a stored proposition to an http(s) destination."""
+    if proposition_id is None or not destination:
+        return None
+    try:
+        return tracked_url(proposition_id, destination)
+    except (ValueError, NoReverseMatch):  # not http(s); the API is not mounted
+        return None
 
 
 def _render(
@@ -148,6 +167,9 @@ def _render(
     outcome: Outcome,
 ) -> RenderedProposition:
     offer = snapshot.offers[proposal.offer.id]
+    offer_data = snapshot.derived.get(
+        ("offer context", offer.pk), lambda: offer_context(offer)
+    )
 
     def present() -> tuple[dict[str, Any], dict[str, str]]:
         rendered = render_offer(
@@ -157,10 +179,14 @@ def _render(
                 "id": proposition_id,
                 "rank": proposal.rank,
                 "weight": proposal.weight,
+                "tracked_url": _tracked_url(
+                    proposition_id, offer_data["destination_url"]
+                ),
             },
             contact=outcome.attributes,
+            offer_data=offer_data,
         )
-        return content_of(offer, space_row), rendered
+        return content_of(offer, space_row, offer_data), rendered
 
     if uses_default_templates(space_row):
         content, rendered = snapshot.derived.get(

@@ -1,6 +1,10 @@
+import logging
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
@@ -15,8 +19,11 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
+from ..delivery.sanitise import is_http_url, sanitise_stored_html
 from ..targeting.validation import check_condition, check_formula
 from .base import CatalogueQuerySet, check_dates, condition_field
+
+logger = logging.getLogger(__name__)
 
 
 class Offer(
@@ -88,7 +95,24 @@ class Offer(
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    html_content = RichTextField(_("HTML content"), blank=True)
+    # The editor offers only what sanitisation keeps (no media embeds).
+    html_content = RichTextField(
+        _("HTML content"),
+        blank=True,
+        features=[
+            "h2",
+            "h3",
+            "h4",
+            "bold",
+            "italic",
+            "ol",
+            "ul",
+            "hr",
+            "link",
+            "document-link",
+            "image",
+        ],
+    )
     text_content = models.TextField(_("text content"), blank=True)
 
     objects = CatalogueQuerySet.as_manager()
@@ -159,6 +183,7 @@ class Offer(
 
     def clean(self):
         errors: dict[str, list] = {}
+        self.html_content = sanitise_stored_html(self.html_content)
         check_dates(errors, self.start_date, self.end_date)
         if self.category_id:
             environment = self.category.environment
@@ -180,9 +205,51 @@ class Offer(
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
+        """Also sanitises the content (:func:`make_content_safe`, run on every
+        save path, fixtures included, by a ``pre_save`` receiver)."""
         if self.category_id:
             self.environment_id = self.category.environment_id
         super().save(*args, **kwargs)
+
+    #: The destination URL as loaded from the database (see make_content_safe).
+    _stored_destination_url: str | None = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        offer = super().from_db(db, field_names, values)
+        offer._stored_destination_url = offer.__dict__.get("destination_url")
+        return offer
+
+    def make_content_safe(self, update_fields=None) -> None:
+        """Sanitise the HTML content; refuse a destination that is not http(s).
+
+        Whatever writes the offer (admin form, code, import): stored HTML never
+        holds a script, an event handler or a ``javascript:`` link. A bad URL
+        already in the database (raw SQL) is dropped, so the offer can still be
+        saved, e.g. unpublished.
+        """
+        fields = None if update_fields is None else set(update_fields)
+        if fields is None or "html_content" in fields:
+            self.html_content = sanitise_stored_html(self.html_content)
+        if (
+            (fields is None or "destination_url" in fields)
+            and self.destination_url
+            and not is_http_url(self.destination_url)
+        ):
+            if self.destination_url == getattr(self, "_stored_destination_url", None):
+                logger.warning(
+                    "Offer “%s”: its destination URL is not http(s); dropped.",
+                    self.code,
+                )
+                self.destination_url = ""
+                return
+            raise ValidationError(
+                {
+                    "destination_url": [
+                        _("The destination URL must be an http or https URL.")
+                    ]
+                }
+            )
 
     # Previews: one mode per space the offer is published on.
 
@@ -271,3 +338,8 @@ class OfferWeight(Orderable, models.Model):  # models.Model: as on Offer
         errors = self.validation_errors(category.environment)
         if errors:
             raise ValidationError(errors)
+
+
+@receiver(pre_save, sender=Offer, dispatch_uid="interaction.offer.safe_content")
+def _offer_content_safe(sender, instance, update_fields=None, **kwargs):
+    instance.make_content_safe(update_fields)

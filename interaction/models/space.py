@@ -1,6 +1,5 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.template import Engine, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
@@ -156,12 +155,11 @@ class OfferSpace(
         return [row.field for row in self.content_fields.all() if row.required]
 
     def clean(self):
+        from ..delivery.rendering import template_errors
+
         errors: dict[str, list] = {}
-        for name in ("html_template", "text_template"):
-            try:
-                Engine.get_default().from_string(getattr(self, name) or "")
-            except TemplateSyntaxError as error:
-                errors[name] = [_("Template error: %(error)s") % {"error": error}]
+        # The sandbox's refusals (tags, filters, bounds) and a sample render.
+        errors.update(template_errors(self))
         if self.max_offers is not None and not 1 <= self.max_offers <= MAX_COUNT:
             errors["max_offers"] = [
                 _("Between 1 and %(max)d offers per call.") % {"max": MAX_COUNT}

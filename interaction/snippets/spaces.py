@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
@@ -10,8 +11,34 @@ from wagtail.admin.panels import (
 )
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 
+from ..delivery import sandbox
+from ..delivery.rendering import VARIABLES
 from ..models import OfferSpace
 from .scoping import EnvironmentScopedViewSet
+
+TEMPLATE_HELP = format_lazy(
+    _(
+        "Django template syntax, rendered in a sandbox; leave empty for the default "
+        "rendering. Variables: {variables}. Tags: {tags} (no load, include or "
+        "extends). Filters: Django's, except safe, safeseq, pprint and json_script: "
+        "offer.html_content is already sanitised HTML, every other value is "
+        "escaped. The HTML is sanitised again once rendered (no scripts, event "
+        "handlers or javascript: links). At most {length:,} characters, "
+        "{iterations:,} loop iterations, {output:,} characters of output and "
+        "{seconds} s per rendering: a template that fails or goes past these "
+        "renders the default instead."
+    ),
+    variables=VARIABLES,
+    tags=", ".join(sandbox.ALLOWED_TAGS),
+    length=sandbox.MAX_TEMPLATE_LENGTH,
+    iterations=sandbox.MAX_LOOP_ITERATIONS,
+    output=sandbox.MAX_OUTPUT,
+    seconds=sandbox.MAX_RENDER_SECONDS,
+)
+TEXT_TEMPLATE_HELP = _(
+    "Plain-text rendering: the same variables, tags, filters and bounds, nothing "
+    "escaped. Leave empty for the default one."
+)
 
 
 class OfferSpaceViewSet(EnvironmentScopedViewSet):
@@ -57,8 +84,8 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
                         heading=_("Content fields"),
                         label=_("Content field"),
                     ),
-                    FieldPanel("html_template"),
-                    FieldPanel("text_template"),
+                    FieldPanel("html_template", help_text=TEMPLATE_HELP),
+                    FieldPanel("text_template", help_text=TEXT_TEMPLATE_HELP),
                 ],
                 heading=_("Rendering"),
             ),

@@ -200,7 +200,7 @@ SPACES = [
         ],
         "html_template": (
             '<table role="presentation"><tr><td>'
-            "<h2>{{ offer.title }}</h2>{{ offer.html_content|safe }}"
+            "<h2>{{ offer.title }}</h2>{{ offer.html_content }}"
             '{% if offer.destination_url %}<p><a href="{{ offer.destination_url }}">'
             "Find out more</a></p>{% endif %}</td></tr></table>"
         ),
