@@ -8,6 +8,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
 from . import conf
+from .targeting import fields
 
 RULES_BACKEND = "rules.permissions.ObjectPermissionBackend"
 VISITOR_MIDDLEWARE = "interaction.middleware.VisitorMiddleware"
@@ -37,17 +38,7 @@ def check_settings(app_configs=None, **kwargs):
                     id="interaction.E002",
                 )
             )
-    for label in conf.dimensions() or ():
-        try:
-            apps.get_model(label)
-        except (LookupError, ValueError):
-            problems.append(
-                Error(
-                    f"INTERACTION_DIMENSIONS names “{label}”, which is not an "
-                    "installed model (use “app_label.model_name”).",
-                    id="interaction.E003",
-                )
-            )
+    problems += _dimension_problems()
     if VISITOR_MIDDLEWARE not in settings.MIDDLEWARE:
         problems.append(
             Warning(
@@ -57,4 +48,57 @@ def check_settings(app_configs=None, **kwargs):
                 id="interaction.W001",
             )
         )
+    return problems
+
+
+def _dimension_problems() -> list[CheckMessage]:
+    """What ``INTERACTION_DIMENSIONS`` names that cannot be targeted (dropped)."""
+    problems: list[CheckMessage] = []
+    for label, names in (conf.dimensions() or {}).items():
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            problems.append(
+                Error(
+                    f"INTERACTION_DIMENSIONS names “{label}”, which is not an "
+                    "installed model (use “app_label.model_name”).",
+                    id="interaction.E003",
+                )
+            )
+            continue
+        if fields.is_internal(model):
+            problems.append(
+                Error(
+                    f"INTERACTION_DIMENSIONS names “{label}”, which cannot be a "
+                    "targeting dimension: Wagtail pages and framework internals "
+                    "never are.",
+                    hint="Remove it: it is not offered as a dimension.",
+                    id="interaction.E010",
+                )
+            )
+            continue
+        default_fields = fields.model_fields(model)
+        for name in names or ():
+            if fields.is_denied(name):
+                problems.append(
+                    Error(
+                        f"INTERACTION_DIMENSIONS names “{label}.{name}”: "
+                        "credentials and privileges are never targetable.",
+                        hint="Remove it: conditions, formulas and rendering "
+                        "cannot read it.",
+                        id="interaction.E011",
+                    )
+                )
+            elif name not in default_fields:
+                problems.append(
+                    Error(
+                        f"INTERACTION_DIMENSIONS names “{label}.{name}”, which is "
+                        "not a field conditions can compare.",
+                        hint="Known fields: "
+                        + ", ".join(sorted(default_fields))
+                        + ". Related fields are written “relation__field”, one "
+                        "level deep, into models that are not framework internals.",
+                        id="interaction.E012",
+                    )
+                )
     return problems

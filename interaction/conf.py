@@ -13,11 +13,19 @@ Read through these functions (not at import time), so that
     Name of the first-party cookie identifying anonymous visitors (default
     ``"interaction_visitor"``).
 ``INTERACTION_DIMENSIONS``
-    Model labels offered as targeting dimensions (default: every installed
-    model outside Django's and Wagtail's internals).
+    The models offered as targeting dimensions and, per model, the fields
+    conditions, formulas, identification and rendering may read: a dict
+    ``{"home.contact": ["email", "age", "company__name"], "auth.user": None}``
+    (``None``: the model's default targetable fields), or a list of labels
+    (each with its default fields). Default: every installed model outside
+    Django's, Wagtail's and this plugin's own, with their default fields.
+    Credentials, privileges, Wagtail pages and framework internals are never
+    targetable, even when listed (see :mod:`interaction.targeting.fields`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
@@ -38,6 +46,22 @@ def visitor_cookie() -> str:
     )
 
 
-def dimensions() -> list[str] | None:
+def dimensions() -> dict[str, tuple[str, ...] | None] | None:
+    """``INTERACTION_DIMENSIONS`` as ``{label: field names, or None for the
+    model's default fields}``; ``None`` when not set."""
     configured = getattr(settings, "INTERACTION_DIMENSIONS", None)
-    return None if configured is None else list(configured)
+    if configured is None:
+        return None
+    if isinstance(configured, str):
+        configured = [configured]
+    if not isinstance(configured, Mapping):
+        return {str(label): None for label in configured}
+    return {str(label): _names(names) for label, names in configured.items()}
+
+
+def _names(names: Iterable[object] | str | None) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    if isinstance(names, str):
+        return (names,)
+    return tuple(str(name) for name in names)

@@ -27,6 +27,7 @@ from ..engine.catalogue import (
     EnvironmentCatalogue,
     index_by_space,
 )
+from ..engine.conditions import condition_names
 from ..engine.evaluation import (
     Multiplier,
     OfferTerms,
@@ -37,6 +38,7 @@ from ..engine.evaluation import (
 )
 from ..engine.predicates import compile_predicate
 from ..models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
+from ..targeting.fields import untargetable_names
 
 VERSION_KEY = "interaction:catalogue-version"
 
@@ -73,7 +75,8 @@ class Snapshot:
     #: Published offer and space rows, for rendering.
     offers: dict[int, Offer]
     spaces: dict[str, OfferSpace]
-    #: Environment id -> (contact model, the field names conditions read).
+    #: Environment id -> (contact model, its targetable fields: all that is
+    #: read of a contact, for conditions, formulas and rendering).
     dimensions: dict[int, tuple[type, tuple[str, ...]]]
     version: str
     derived: Derived = field(default_factory=Derived)
@@ -164,17 +167,27 @@ def build_snapshot(version: str = "") -> Snapshot:
         for env_id, env in environments.items()
     }
     compiled_spaces = {
-        code: _compile_space(space, categories) for code, space in spaces.items()
+        code: _compile_space(
+            space,
+            categories,
+            # Anonymous environments identify nobody: nothing to restrict.
+            None
+            if environments[space.environment_id].is_anonymous
+            else kinds[space.environment_id],
+        )
+        for code, space in spaces.items()
     }
     catalogue = Catalogue(
         environments=compiled_environments,
         spaces=compiled_spaces,
         offers_by_space=index_by_space(compiled_environments, compiled_spaces),
     )
+    # Only targetable fields are read (for conditions, formulas and rendering);
+    # a dimension that is no longer allowed is not read at all.
     dimensions = {
         env_id: (env.dimension_model, tuple(kinds[env_id]))
         for env_id, env in environments.items()
-        if env.dimension_model is not None
+        if env.dimension_model is not None and kinds[env_id]
     }
     return Snapshot(catalogue, offers, spaces, dimensions, version)
 
@@ -220,6 +233,9 @@ def _compile_offer(offer, environments, categories, space_rows, kinds) -> Compil
         ),
         filters=tuple(filters),
         kinds=kinds[offer.environment_id],
+        # Saved conditions and formulas on a field no longer targetable (or
+        # forced in without validation) make the offer ineligible.
+        readable=frozenset(kinds[offer.environment_id]),
         incomplete_space_ids=frozenset(
             space.pk for space in offer.missing_content(live_spaces)
         ),
@@ -292,13 +308,23 @@ def _compile_rule(rule, compiled_offers, categories, kinds) -> CompiledRule:
         applies_to_contact=compile_predicate(
             rule.contact_condition, kinds[rule.environment_id]
         )
+        # A condition on a field no longer targetable is not read: the rule
+        # applies to every contact (it fails closed, caps never loosen).
         if rule.contact_condition
+        and not untargetable_names(
+            kinds[rule.environment_id], condition_names(rule.contact_condition)
+        )
         else None,
     )
 
 
-def _compile_space(space, categories) -> CompiledSpace:
+def _compile_space(space, categories, readable) -> CompiledSpace:
     default_category = categories.get(space.default_category_id)
+    identification_fields = tuple(space.identification_field_list)
+    if readable is not None and untargetable_names(readable, identification_fields):
+        # Identifying by a field that is not targetable would make the API an
+        # oracle on it: the space identifies nobody (fallback space, if any).
+        identification_fields = ()
     return CompiledSpace(
         id=space.pk,
         code=space.code,
@@ -307,7 +333,7 @@ def _compile_space(space, categories) -> CompiledSpace:
         channel=space.channel,
         real_time=space.real_time,
         max_offers=space.max_offers,
-        identification_fields=tuple(space.identification_field_list),
+        identification_fields=identification_fields,
         fallback_space_code=space.fallback_space.code
         if space.fallback_space_id and space.fallback_space.live
         else None,

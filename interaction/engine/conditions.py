@@ -16,6 +16,7 @@ typology rules, ``offer.<name>`` for the offer. Date values are ISO dates or
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,10 @@ def resolve_date(value: Any, kind: str, today: datetime.date | None) -> datetime
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or a finite float (NaN and infinity compare as no number does)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_date(value: object, kind: str) -> bool:
@@ -160,6 +164,22 @@ class ConditionSchema:
                 f"Known fields: {known}."
             )
         return spec
+
+
+def condition_names(tree: object) -> set[str]:
+    """The field names ``tree`` compares, valid or not (a tree saved before
+    the rules changed, or written without validation)."""
+    found: set[str] = set()
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("field"), str):
+                found.add(node["field"])
+            pending.extend(node.get(key) for key in ("all", "any", "not"))
+    return found
 
 
 def validate_condition(tree: object, schema: ConditionSchema) -> None:

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .codegen import Namespace, compile_function, load, store
-from .formulas import formula_statements, parse
+from .conditions import CONTEXT_PREFIX, condition_names
+from .formulas import MAX_MAGNITUDE, OUT_OF_RANGE, formula_statements, names, parse
 from .predicates import condition_expression
 
 OUTSIDE_DATES = "outside the dates of the offer or of a category above it"
 MISSING_CONTENT = "required content of the space is missing"
+NOT_TARGETABLE = "a condition or weight formula reads fields that are not targetable"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ class OfferTerms:
     incomplete_space_ids: frozenset[int] = frozenset()
     weight_rows: tuple[WeightRow, ...] = ()
     multipliers: tuple[Multiplier, ...] = ()
+    #: The contact fields the offer may read (the dimension's targetable
+    #: fields); ``None``: no restriction. A target filter, weight condition or
+    #: formula reading another field makes the offer ineligible: it fails
+    #: closed, whatever the contact's value.
+    readable: frozenset[str] | None = None
 
     @functools.cached_property
     def evaluate(self) -> OfferEvaluator:
@@ -91,11 +98,28 @@ def compile_evaluator(terms: OfferTerms) -> OfferEvaluator:
     body: list[ast.stmt] = []
     if terms.blocked:
         body.append(ast.Return(ast.Constant(terms.blocked)))
+    elif unreadable := unreadable_fields(terms):
+        reason = ", ".join(f"“{name}”" for name in unreadable)
+        body.append(ast.Return(ast.Constant(f"{NOT_TARGETABLE}: {reason}")))
     else:
         body += _eligibility(terms, namespace)
         body += _weight(terms, namespace)
     return compile_function(
         "evaluate", ("values", "today", "date", "space_id"), body, namespace
+    )
+
+
+def unreadable_fields(terms: OfferTerms) -> list[str]:
+    """The contact fields ``terms`` read that are not ``terms.readable``."""
+    if terms.readable is None:
+        return []
+    read: set[str] = set()
+    for target_filter in terms.filters:
+        read |= condition_names(target_filter.condition)
+    for row in terms.weight_rows:
+        read |= condition_names(row.condition) | names(parse(row.formula))
+    return sorted(
+        name for name in read - terms.readable if not name.startswith(CONTEXT_PREFIX)
     )
 
 
@@ -169,6 +193,21 @@ def _weight(terms: OfferTerms, namespace: Namespace) -> list[ast.stmt]:
             body.append(scale)
         else:
             body.append(ast.If(_within(multiplier.window, namespace), [scale], []))
+    if terms.multipliers:
+        # Rows are bounded by their formulas; a multiplier may take the product
+        # out of the domain (or to infinity, which JSON cannot carry).
+        bounded = ast.Compare(
+            ast.Constant(-MAX_MAGNITUDE),
+            [ast.LtE(), ast.LtE()],
+            [load(weight), ast.Constant(MAX_MAGNITUDE)],
+        )
+        body.append(
+            ast.If(
+                ast.UnaryOp(ast.Not(), bounded),
+                [ast.Return(ast.Constant(OUT_OF_RANGE))],
+                [],
+            )
+        )
     body.append(ast.Return(load(weight)))
     return body
 

@@ -6,13 +6,27 @@ and only numbers, names, ``+ - * / // %``, parentheses and the functions
 ``min``, ``max``, ``abs`` and ``round`` are accepted; nothing is ever passed to
 ``eval``. The checked tree is rebuilt node by node into a function (see
 :mod:`.codegen`).
+
+Formulas compute in a bounded numeric domain, so that no formula can take a
+worker's time or produce a weight JSON cannot carry: numbers written in a
+formula and the values it reads lie within ±:data:`MAX_MAGNITUDE`, and so does
+every intermediate and final result (an operation is checked inline when it
+runs unless its bound is known when compiling, see :func:`_bounded`);
+``round`` takes at most :data:`ROUND_DIGITS` digits either way; ``**`` is not
+an operator. A value read that is not a finite number (text, ``None``, NaN,
+infinity) makes the formula "not computable" (0). A number out of the domain,
+written or computed, makes the offer ineligible for that call
+(:data:`OUT_OF_RANGE`). :func:`validate_formula` refuses what it can see
+before: numbers, ``round`` digits and argument counts written in the formula.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from .codegen import Namespace, call, load, store
@@ -28,6 +42,44 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "round": round,
 }
 _MAX_LENGTH = 500
+#: Calls: (fewest, most) arguments; ``None``: no most.
+_ARITY: dict[str, tuple[int, int | None]] = {
+    "min": (2, None),
+    "max": (2, None),
+    "abs": (1, 1),
+    "round": (1, 2),
+}
+
+#: Every number a formula writes, reads or computes lies within ±this (below
+#: 2**53, so whole numbers stay exact as floats).
+MAX_MAGNITUDE = 1e15
+_MAX_TEXT = "1e15"
+#: ``round(x, digits)``: digits within ±this.
+ROUND_DIGITS = 15
+#: Why an offer is not eligible when its weight leaves the domain.
+OUT_OF_RANGE = "weight formula is out of range"
+
+
+class OutOfRange(Exception):
+    """A number of a compiled formula left ±``MAX_MAGNITUDE`` (or ``round``'s
+    digits ±``ROUND_DIGITS``)."""
+
+
+def _out_of_range() -> float:
+    raise OutOfRange
+
+
+def _round(number: float, digits: float | None = None) -> float:
+    """``round`` with bounded digits (computed digits may be whole floats)."""
+    if digits is None:
+        return round(number)
+    if not -ROUND_DIGITS <= digits <= ROUND_DIGITS:
+        raise OutOfRange
+    if isinstance(digits, float):
+        if not digits.is_integer():
+            raise ValueError("round() needs a whole number of digits")
+        digits = int(digits)
+    return round(number, digits)
 
 
 def _name_of(node: ast.AST) -> str | None:
@@ -100,6 +152,7 @@ def names(tree: ast.Expression) -> set[str]:
 def validate_formula(text: str, schema: ConditionSchema) -> None:
     """Raise ``FormulaError`` unless ``text`` is safe arithmetic over numbers."""
     tree = parse(text)
+    _check_bounds(tree)
     for name in names(tree):
         spec = schema.resolve(name)
         if spec.kind not in (NUMBER, BOOL, ANY):
@@ -108,28 +161,78 @@ def validate_formula(text: str, schema: ConditionSchema) -> None:
             )
 
 
+def _literal(node: ast.AST) -> int | float | None:
+    """The number ``node`` writes (``3``, ``-3``), or ``None`` if it computes one."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return sign * node.value
+    return None
+
+
+def _check_bounds(tree: ast.Expression) -> None:
+    """Refuse numbers, ``round`` digits and argument counts out of bounds."""
+    for node in ast.walk(tree.body):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)  # what ``parse`` accepts
+            and not (-MAX_MAGNITUDE <= node.value <= MAX_MAGNITUDE)
+        ):
+            raise FormulaError(
+                f"Numbers in a formula lie between -{_MAX_TEXT} and {_MAX_TEXT}."
+            )
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        function = node.func.id
+        fewest, most = _ARITY[function]
+        if len(node.args) < fewest or (most is not None and len(node.args) > most):
+            expected = {
+                "abs": "one argument",
+                "round": "one or two arguments: round(x) or round(x, digits)",
+            }.get(function, f"at least {fewest} arguments")
+            raise FormulaError(f"{function}() takes {expected}.")
+        if function == "round" and len(node.args) == 2:
+            digits = _literal(node.args[1])
+            if digits is not None and not (
+                isinstance(digits, int) and -ROUND_DIGITS <= digits <= ROUND_DIGITS
+            ):
+                raise FormulaError(
+                    f"round() takes a whole number of digits between "
+                    f"-{ROUND_DIGITS} and {ROUND_DIGITS}."
+                )
+
+
 def formula_statements(
     tree: ast.Expression, target: str, namespace: Namespace
 ) -> list[ast.stmt]:
     """Statements setting the local ``target`` to the formula's value (a float)
-    for the mapping ``values``; 0.0 when the formula cannot be computed."""
+    for the mapping ``values``; 0.0 when the formula cannot be computed. A number
+    out of ±``MAX_MAGNITUDE`` returns :data:`OUT_OF_RANGE` from the function the
+    statements are compiled into."""
+    out_of_range: list[ast.stmt] = [ast.Return(ast.Constant(OUT_OF_RANGE))]
     if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, int | float):
+        if not -MAX_MAGNITUDE <= tree.body.value <= MAX_MAGNITUDE:
+            return out_of_range
         return [ast.Assign([store(target)], ast.Constant(float(tree.body.value)))]
     value = call(namespace.helper("float", float), _expression(tree.body, namespace))
-    errors = ast.Tuple(
-        [
-            namespace.helper(error.__name__, error)
-            for error in (TypeError, ValueError, ZeroDivisionError, OverflowError)
-        ],
-        ast.Load(),
-    )
+
+    def handler(
+        errors: tuple[type[Exception], ...], body: list[ast.stmt]
+    ) -> ast.ExceptHandler:
+        names = [namespace.helper(error.__name__, error) for error in errors]
+        return ast.ExceptHandler(ast.Tuple(names, ast.Load()), None, body)
+
     return [
         ast.Try(
             body=[ast.Assign([store(target)], value)],
             handlers=[
-                ast.ExceptHandler(
-                    errors, None, [ast.Assign([store(target)], ast.Constant(0.0))]
-                )
+                handler((OutOfRange, OverflowError), out_of_range),
+                handler(
+                    (TypeError, ValueError, ZeroDivisionError),
+                    [ast.Assign([store(target)], ast.Constant(0.0))],
+                ),
             ],
             orelse=[],
             finalbody=[],
@@ -138,38 +241,110 @@ def formula_statements(
 
 
 def _number(value: object) -> float | None:
-    """``value`` if it is a number, else ``None`` (so ``"3" * 2`` is never run)."""
+    """``value`` if it is a finite number, else ``None`` (so ``"3" * 2`` is never
+    run, and NaN or infinity are not numbers); ``OutOfRange`` beyond the domain."""
+    # A tuple, not ``int | float``: ``isinstance`` checks it faster (hot path).
+    if isinstance(value, _NUMBER_TYPES):
+        if -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        raise OutOfRange
     if isinstance(value, Decimal):
-        return float(value)
-    return value if isinstance(value, int | float) else None
+        return _number(float(value))
+    return None
+
+
+_NUMBER_TYPES = (int, float)
 
 
 def _expression(node: ast.AST, namespace: Namespace) -> ast.expr:
     """A checked formula node rebuilt over ``values``: names become lookups."""
-    if isinstance(node, ast.Constant):
-        return ast.Constant(node.value)
+    return _bounded(node, namespace)[0]
+
+
+#: ``MAX_MAGNITUDE`` as an exact number, for bounds computed at compile time.
+_LIMIT = Fraction(MAX_MAGNITUDE)
+
+
+def _checked(expression: ast.expr, namespace: Namespace) -> ast.expr:
+    """``v if -MAX <= (v := expression) <= MAX else out of range``, inline."""
+    result = namespace.local()
+    within = ast.Compare(
+        ast.Constant(-MAX_MAGNITUDE),
+        [ast.LtE(), ast.LtE()],
+        [ast.NamedExpr(store(result), expression), ast.Constant(MAX_MAGNITUDE)],
+    )
+    return ast.IfExp(
+        within, load(result), call(namespace.helper("_out_of_range", _out_of_range))
+    )
+
+
+def _bounded(node: ast.AST, namespace: Namespace) -> tuple[ast.expr, Fraction]:
+    """``node`` rebuilt, and an exact bound of its magnitude when it runs.
+
+    Values read and constants lie within the domain, so the bound of most
+    operations is known when compiling (``1 + age / 10`` never leaves it):
+    only an operation whose bound may exceed the domain (``age * 2``, a
+    division by a value read) is checked when it runs.
+    """
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if not -MAX_MAGNITUDE <= node.value <= MAX_MAGNITUDE:
+            return call(namespace.helper("_out_of_range", _out_of_range)), _LIMIT
+        return ast.Constant(node.value), abs(Fraction(node.value))
     name = _name_of(node)
     if name is not None:
         lookup = call(
             ast.Attribute(load("values"), "get", ast.Load()), ast.Constant(name)
         )
-        return call(namespace.helper("_number", _number), lookup)
+        return call(namespace.helper("_number", _number), lookup), _LIMIT
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             raise FormulaError("Only + - * / // % are allowed in a formula.")
-        return ast.BinOp(
-            _expression(node.left, namespace),
-            type(node.op)(),
-            _expression(node.right, namespace),
-        )
+        left, left_bound = _bounded(node.left, namespace)
+        right, right_bound = _bounded(node.right, namespace)
+        bound: Fraction | None
+        if isinstance(node.op, ast.Add | ast.Sub):
+            bound = left_bound + right_bound
+        elif isinstance(node.op, ast.Mult):
+            bound = left_bound * right_bound
+        elif isinstance(node.op, ast.Mod):
+            bound = right_bound
+        else:
+            divisor = _literal(node.right)
+            bound = None
+            if divisor:
+                bound = left_bound / abs(Fraction(divisor))
+                if isinstance(node.op, ast.FloorDiv):
+                    bound += 1
+        operation = ast.BinOp(left, type(node.op)(), right)
+        if bound is not None and bound <= _LIMIT:
+            return operation, bound
+        return _checked(operation, namespace), _LIMIT
     if isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARY:
             raise FormulaError("Only + and - signs are allowed in a formula.")
-        return ast.UnaryOp(type(node.op)(), _expression(node.operand, namespace))
+        operand, bound = _bounded(node.operand, namespace)
+        return ast.UnaryOp(type(node.op)(), operand), bound
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         function = node.func.id
-        return call(
-            namespace.helper(f"_{function}", _FUNCTIONS[function]),
-            *(_expression(argument, namespace) for argument in node.args),
+        arguments = [_bounded(argument, namespace) for argument in node.args]
+        helper_name, helper = f"_{function}", _FUNCTIONS[function]
+        largest = max(argument_bound for _argument, argument_bound in arguments)
+        if function == "round":
+            digits = _literal(node.args[1]) if len(node.args) == 2 else 0
+            if isinstance(digits, int) and -ROUND_DIGITS <= digits <= ROUND_DIGITS:
+                # Rounding moves a number by at most one unit of its last digit.
+                largest = arguments[0][1] + 10 ** max(0, -digits)
+            else:
+                # Digits computed (or written out of range): checked when run.
+                helper_name, helper = "_round_checked", _round
+                largest = arguments[0][1] + 10**ROUND_DIGITS
+        expression = call(
+            namespace.helper(helper_name, helper),
+            *(argument for argument, _bound in arguments),
         )
+        if largest <= _LIMIT:
+            return expression, largest
+        return _checked(expression, namespace), _LIMIT
     raise FormulaError(f"Unsupported formula element {type(node).__name__}.")

@@ -8,7 +8,7 @@ from wagtail.search import index
 
 from ..engine.conditions import ConditionSchema
 from ..roles import ADMINISTRATORS
-from ..targeting.fields import dimension_choices, model_fields
+from ..targeting.fields import dimension_choices, is_dimension, targetable_fields
 from ..targeting.validation import check_condition
 from .base import condition_field
 
@@ -79,12 +79,18 @@ class Environment(index.Indexed, models.Model):
 
     @cached_property
     def dimension_model(self):
-        return apps.get_model(self.dimension) if self.dimension else None
+        """The dimension's model; ``None`` if anonymous or no longer installed."""
+        if not self.dimension:
+            return None
+        try:
+            return apps.get_model(self.dimension)
+        except (LookupError, ValueError):
+            return None
 
     def condition_schema(self, *, allow_context=True, offer_fields=None):
         model = self.dimension_model
         return ConditionSchema(
-            contact_fields=model_fields(model) if model else {},
+            contact_fields=targetable_fields(model),
             allow_context=allow_context,
             offer_fields=offer_fields,
             dimension_label=model._meta.verbose_name if model else "visitors",
@@ -99,6 +105,14 @@ class Environment(index.Indexed, models.Model):
                 errors["dimension"] = [_("This model is not installed.")]
             else:
                 self.__dict__.pop("dimension_model", None)
+                if not is_dimension(self.dimension_model):
+                    errors["dimension"] = [
+                        _(
+                            "This model cannot be a targeting dimension: Wagtail "
+                            "pages, framework internals and models that "
+                            "INTERACTION_DIMENSIONS leaves out are not targetable."
+                        )
+                    ]
         if "dimension" not in errors:
             check_condition(
                 errors, "target_filter", self.target_filter, self.condition_schema()

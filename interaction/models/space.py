@@ -14,7 +14,7 @@ from wagtail.search import index
 
 from ..engine.call import MAX_COUNT
 from ..engine.catalogue import split_themes
-from ..targeting.fields import model_fields
+from ..targeting.fields import targetable_fields
 from .base import CatalogueQuerySet
 from .choices import Channel, ContentField, PropositionStatus
 
@@ -167,7 +167,7 @@ class OfferSpace(
         if self.environment_id:
             environment = self.environment
             if environment.dimension_model:
-                known = model_fields(environment.dimension_model)
+                known = targetable_fields(environment.dimension_model)
                 unknown = [
                     name
                     for name in split_fields(self.identification_fields)
