@@ -665,7 +665,15 @@ def main():
     def run_service(call):
         services.propose(call, store=False)
 
-    client = Client()
+    # Setting ``store`` takes a trusted caller: the bench's own API key.
+    from interaction.models import ApiKey
+
+    ApiKey.objects.filter(label="bench").delete()
+    api_key = ApiKey(label="bench")
+    bearer = f"Bearer {api_key.issue()}"
+    api_key.save()
+    api_key.environments.set([environment])
+    client = Client(headers={"Authorization": bearer})
 
     def body(call, store=False):
         return json.dumps(
@@ -691,7 +699,7 @@ def main():
     server = start_server()
     port = server.server_address[1]
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Authorization": bearer}
 
     def http_post(path):
         def run(call):

@@ -20,6 +20,7 @@ MODELS = (
     "offerspace",
     "typologyrule",
     "proposition",
+    "apikey",
 )
 ACTIONS = ("add", "change", "delete", "view", "publish", "lock", "unlock")
 
@@ -41,9 +42,13 @@ def environment_id_of(obj) -> int | None:
 
 
 def can_work_in(user, obj) -> bool:
-    """True if ``user`` may work in the environment ``obj`` belongs to."""
+    """True if ``user`` may work in the environment ``obj`` belongs to (in every
+    one, for an object of several environments: e.g. an API key)."""
     if user.is_superuser:
         return True
+    several = getattr(obj, "environment_ids", None)
+    if callable(several):
+        return several() <= environment_ids_for(user)
     environment_id = environment_id_of(obj)
     if environment_id is None:
         return True

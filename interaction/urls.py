@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from .api import api
+from .api import urls as api_urls
 
 urlpatterns = [
-    path("api/interaction/v1/", api.urls),
+    path("api/interaction/v1/", api_urls),
 ]

@@ -6,6 +6,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
 from .models import (
+    ApiKey,
     Environment,
     Offer,
     OfferCategory,
@@ -18,7 +19,15 @@ from .snippets import InteractionViewSetGroup
 from .views.space_preview import SpacePreviewView
 
 # Policies first: registering a viewset creates a fallback policy otherwise.
-for model in (Environment, Offer, OfferCategory, OfferSpace, Proposition, TypologyRule):
+for model in (
+    ApiKey,
+    Environment,
+    Offer,
+    OfferCategory,
+    OfferSpace,
+    Proposition,
+    TypologyRule,
+):
     register_permission_policy(model, RulesPermissionPolicy(model))
 
 register_snippet(InteractionViewSetGroup)

@@ -132,8 +132,9 @@ def test_unknown_contact_gets_no_offers_and_a_reason(client, banner):
     assert not Proposition.objects.exists()
 
 
-def test_propose_without_storing(client, banner, contact):
-    body = propose(client, space="home-banner", contact=contact.pk, store=False)
+def test_propose_without_storing(admin_client, banner, contact):
+    # Only a trusted caller (here a staff session) may set ``store``.
+    body = propose(admin_client, space="home-banner", contact=contact.pk, store=False)
 
     assert body["propositions"][0]["id"] is None
     assert body["propositions"][0]["token"] is None
@@ -141,9 +142,10 @@ def test_propose_without_storing(client, banner, contact):
     assert not Proposition.objects.exists()
 
 
-def test_propose_in_an_anonymous_space(client, visitor_space):
+def test_propose_in_an_anonymous_space(admin_client, visitor_space):
+    # Only a trusted caller (here a staff session) may set ``date``.
     body = propose(
-        client,
+        admin_client,
         space="visitor-banner",
         visitor="v-123",
         context={"page": "home"},

@@ -1,5 +1,5 @@
 """The JSON HTTP API (django-ninja): endpoints, schemas and error answers."""
 
-from .endpoints import api
+from .endpoints import api, urls
 
-__all__ = ["api"]
+__all__ = ["api", "urls"]

@@ -10,17 +10,20 @@ Mounted by :mod:`interaction.urls` under ``api/interaction/v1/``:
   by the signed ``token`` the propose response gave for that proposition;
 - ``GET t/{signed}``: a tracked link, records acceptance then redirects.
 
-Errors are JSON: ``{"detail": "..."}``, or for bad input (422) ninja's list
-of ``{"type", "loc", "msg"}`` naming the field.
+Callers are anonymous unless they send an API key (:mod:`.security`, which
+also decides who may set ``date`` and ``store``). Errors are JSON with the
+statuses :mod:`.errors` lists: ``{"detail": "..."}``, or for bad input (422)
+ninja's list of ``{"type", "loc", "msg"}`` naming the field.
 """
 
 from __future__ import annotations
 
-import datetime
+import logging
+from typing import Any
 
 from django.core import signing
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseRedirect
-from django.utils import timezone
 from ninja import NinjaAPI, Status
 
 from ..delivery.propose import RenderedProposition
@@ -37,7 +40,12 @@ from ..engine.call import Call
 from ..engine.errors import EngineError
 from ..models import Proposition
 from ..models.choices import PropositionStatus
-from .errors import ENGINE_ERROR_STATUS, JSONParser, register_error_handlers
+from .errors import (
+    ENGINE_ERROR_STATUS,
+    JSONParser,
+    api_urls,
+    register_error_handlers,
+)
 from .schemas import (
     Error,
     ProposeBatchIn,
@@ -48,8 +56,22 @@ from .schemas import (
     StatusOut,
     ValidationErrors,
 )
+from .security import BearerApiKey, NotTrusted, check_trusted_options
+
+logger = logging.getLogger(__name__)
 
 MAX_ID = 2**63 - 1
+
+#: What every operation may also answer (see :mod:`.errors`).
+COMMON_RESPONSES = {
+    401: Error,
+    413: Error,
+    422: ValidationErrors,
+    500: Error,
+    503: Error,
+}
+#: The API key is optional: an operation takes anonymous calls too ("{}").
+OPTIONAL_KEY: dict[str, Any] = {"security": [{}]}
 
 api = NinjaAPI(
     title="Wagtail Interaction API",
@@ -60,18 +82,22 @@ api = NinjaAPI(
     ),
     urls_namespace="interaction_api",
     parser=JSONParser(),
+    auth=BearerApiKey(),
 )
 register_error_handlers(api)
 
 
 @api.post(
     "/propose",
-    response={200: ProposeOut, 404: Error, 409: Error, 422: ValidationErrors},
+    response={200: ProposeOut, 403: Error, 404: Error, 409: Error, **COMMON_RESPONSES},
     summary="Propose offers",
     url_name="propose",
+    openapi_extra=OPTIONAL_KEY,
 )
 def propose(request, payload: ProposeIn):
-    """The best offers of a space for one contact or visitor, rendered."""
+    """The best offers of a space for one contact or visitor, rendered.
+
+    403: ``date`` or ``store`` sent by a caller who may not set them."""
     try:
         result = _propose(request, payload)
     except EngineError as error:
@@ -83,13 +109,15 @@ def propose(request, payload: ProposeIn):
 
 @api.post(
     "/propose/batch",
-    response={200: ProposeBatchOut, 422: ValidationErrors},
+    response={200: ProposeBatchOut, **COMMON_RESPONSES},
     summary="Propose offers for several spaces at once",
     url_name="propose_batch",
+    openapi_extra=OPTIONAL_KEY,
 )
 def propose_batch(request, payload: ProposeBatchIn):
     """Every space of a page in one request; each call is answered in order, and
-    one unknown or batch-only space does not fail the others."""
+    one unknown or batch-only space, or a call that fails, does not fail the
+    others (only a database outage fails the request: 503)."""
     results = []
     for call in payload.calls:
         try:
@@ -97,13 +125,20 @@ def propose_batch(request, payload: ProposeBatchIn):
         except EngineError as error:
             status = ENGINE_ERROR_STATUS[type(error)]
             results.append({"status": status, "detail": str(error)})
+        except NotTrusted as error:
+            results.append({"status": 403, "detail": str(error)})
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            logger.exception("Call %r of a batch failed", call.space)
+            results.append({"status": 500, "detail": "Internal server error."})
     return {"results": results}
 
 
 def _propose(request, payload: ProposeIn) -> dict:
-    date = payload.date
-    if date is not None and timezone.is_naive(date):
-        date = timezone.make_aware(date, datetime.UTC)
+    check_trusted_options(
+        request, payload.space, {"date": payload.date, "store": payload.store}
+    )
     call = Call(
         space=payload.space,
         contact=None if payload.contact is None else str(payload.contact),
@@ -112,7 +147,7 @@ def _propose(request, payload: ProposeIn) -> dict:
         category=payload.category or None,
         themes=tuple(payload.themes),
         context=payload.context,
-        date=date,
+        date=payload.date,
         seed=payload.seed,
         explain=False,
     )
@@ -154,9 +189,10 @@ def _proposition(request, rendered: RenderedProposition) -> dict:
 
 @api.post(
     "/propositions/{id}/status",
-    response={200: StatusOut, 403: Error, 404: Error, 422: ValidationErrors},
+    response={200: StatusOut, 403: Error, 404: Error, **COMMON_RESPONSES},
     summary="Update a proposition's status",
     url_name="proposition_status",
+    openapi_extra=OPTIONAL_KEY,
 )
 def update_status(request, id: int, payload: StatusIn):
     """Set the status now; the same status again changes nothing."""
@@ -174,9 +210,10 @@ def update_status(request, id: int, payload: StatusIn):
 
 @api.get(
     "/t/{signed}",
-    response={302: None, 404: Error},
+    response={302: None, 404: Error, **COMMON_RESPONSES},
     summary="Follow a tracked link",
     url_name="track",
+    openapi_extra=OPTIONAL_KEY,
 )
 def track(request, signed: str):
     """Record the proposition's acceptance, then redirect to the offer."""
@@ -213,3 +250,7 @@ def _status_out(proposition: Proposition) -> dict:
         "weight": proposition.weight,
         "interaction": proposition.interaction_id,
     }
+
+
+#: What :mod:`interaction.urls` mounts: the API, with JSON for unknown URLs too.
+urls = api_urls(api)

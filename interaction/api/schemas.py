@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, StrictBool, StrictInt, StrictStr
 
 from ..engine.call import MAX_COUNT
 from ..models.choices import PropositionStatus
@@ -15,7 +15,37 @@ from ..models.choices import PropositionStatus
 #: The most calls one ``propose/batch`` request may carry.
 MAX_BATCH = 20
 
-Identifier = StrictStr | StrictInt
+#: Contact dates a call may give: from 2000 to 2100 (UTC).
+MIN_DATE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+MAX_DATE = datetime.datetime(2101, 1, 1, tzinfo=datetime.UTC)
+#: The largest UTC offset in use on Earth.
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+
+#: A 64-bit signed integer, what the database stores.
+Int64 = Annotated[StrictInt, Field(ge=-(2**63) + 1, le=2**63 - 1)]
+#: A contact's id: the identification fields' values (no NUL: PostgreSQL
+#: refuses it in text), or an integer primary key.
+ContactId = Annotated[StrictStr, Field(max_length=255, pattern=r"^[^\x00]*$")] | Int64
+#: An anonymous visitor's id: what the JS client and the visitor cookie send
+#: (``uuid4().hex``) fits; so does any opaque id of up to 64 such characters.
+VisitorId = (
+    Annotated[StrictStr, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] | Int64
+)
+
+
+def _bounded_date(value: datetime.datetime) -> datetime.datetime:
+    """``value`` in UTC (naive = UTC), refused outside the documented range."""
+    offset = value.utcoffset()
+    if offset is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    elif abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("the UTC offset must be within -14:00 and +14:00")
+    if not MIN_DATE <= value < MAX_DATE:
+        raise ValueError("the date must be in the years 2000 to 2100")
+    return value.astimezone(datetime.UTC)
+
+
+ContactDate = Annotated[datetime.datetime, AfterValidator(_bounded_date)]
 
 
 class Error(Schema):
@@ -36,12 +66,16 @@ class ProposeIn(Schema):
     space: Annotated[StrictStr, Field(min_length=1, max_length=50)] = Field(
         description="Code of a live offer space in real-time mode."
     )
-    contact: Identifier | None = Field(
+    contact: ContactId | None = Field(
         None,
         description="The contact's id (the space's identification fields, "
         "joined with “|” when several).",
     )
-    visitor: Identifier | None = Field(None, description="The anonymous visitor's id.")
+    visitor: VisitorId | None = Field(
+        None,
+        description="The anonymous visitor's id: up to 64 letters, digits and "
+        "“_.:-” (the JS client sends the visitor cookie's).",
+    )
     count: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] = Field(
         1, description="How many offers at most (the space's maximum applies too)."
     )
@@ -55,13 +89,18 @@ class ProposeIn(Schema):
         default_factory=dict,
         description="Call context, read by conditions and formulas as context.NAME.",
     )
-    date: datetime.datetime | None = Field(
-        None, description="Contact date (ISO 8601); default now. Naive = UTC."
+    date: ContactDate | None = Field(
+        None,
+        description="Contact date (ISO 8601), in the years 2000 to 2100, with a "
+        "UTC offset within ±14:00 (naive = UTC); default now. Trusted callers "
+        "only (an API key or a staff session): 403 otherwise.",
     )
     store: StrictBool | None = Field(
-        None, description="Store the propositions; default: the space's setting."
+        None,
+        description="Store the propositions; default: the space's setting. "
+        "Trusted callers only (an API key or a staff session): 403 otherwise.",
     )
-    seed: StrictInt | None = Field(
+    seed: Int64 | None = Field(
         None, description="Makes the order of equal weights reproducible."
     )
 
@@ -121,7 +160,10 @@ class ProposeBatchIn(Schema):
 
 
 class ProposeBatchItem(Schema):
-    status: int = Field(description="What /propose would have answered: 200, 404, 409.")
+    status: int = Field(
+        description="What /propose would have answered: 200, 403, 404, 409 "
+        "(500 for a call that failed unexpectedly: the others are answered)."
+    )
     result: ProposeOut | None = None
     detail: str | None = None
 

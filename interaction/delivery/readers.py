@@ -129,7 +129,8 @@ class DatabaseDirectory:
                 )
             query = _contact_query(model, tuple(fields), names)
             rows = query.rows(**dict(zip(fields, values, strict=True)))
-        except (ValueError, TypeError, ValidationError):
+        # OverflowError: an integer id no database column holds (SQLite).
+        except (ValueError, TypeError, OverflowError, ValidationError):
             return None
         if not rows:
             return None

@@ -1,3 +1,4 @@
+from .api_key import ApiKey
 from .category import OfferCategory
 from .environment import Environment
 from .offer import Offer, OfferWeight
@@ -6,6 +7,7 @@ from .space import OfferSpace, SpaceContentField
 from .typology import TypologyRule
 
 __all__ = [
+    "ApiKey",
     "Environment",
     "Offer",
     "OfferCategory",

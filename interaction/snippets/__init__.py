@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from wagtail.snippets.views.snippets import SnippetViewSetGroup
 
+from .api_keys import ApiKeyViewSet
 from .categories import OfferCategoryViewSet
 from .environments import EnvironmentViewSet
 from .offers import OfferViewSet
@@ -15,6 +16,7 @@ class InteractionViewSetGroup(SnippetViewSetGroup):
         OfferSpaceViewSet,
         TypologyRuleViewSet,
         EnvironmentViewSet,
+        ApiKeyViewSet,
     )
     menu_label = _("Interaction")
     menu_icon = "tag"
