@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import WagtailFilterSet
@@ -85,7 +86,7 @@ class ApiKeyCreateView(CreateView):
         return super().save_instance()
 
     def save_action(self):
-        return TemplateResponse(
+        response = TemplateResponse(
             self.request,
             self.created_template_name,
             {
@@ -97,6 +98,9 @@ class ApiKeyCreateView(CreateView):
                 "header_icon": "key",
             },
         )
+        # The only copy of the key: not kept by the browser's cache either.
+        add_never_cache_headers(response)
+        return response
 
 
 class ApiKeyRevokeView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):

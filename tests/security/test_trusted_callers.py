@@ -327,6 +327,7 @@ def test_administrator_creates_a_key_shown_once(client, role_user, environment):
     )
 
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     row = ApiKey.objects.get(label="Shop")
     page = response.content.decode()
     key = page.split("<code data-api-key>")[1].split("</code>")[0]
