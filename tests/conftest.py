@@ -1,4 +1,5 @@
-"""Shared fixtures: one identified and one anonymous environment, role users."""
+"""Shared fixtures: environments, a live category, space and offer, a contact,
+role users, the browser. Helpers (builders) are in ``tests/builders.py``."""
 
 import datetime
 import os
@@ -8,15 +9,16 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connections
-from home.models import Contact
 
-from interaction.models import Environment, Offer, OfferCategory, OfferSpace
+from interaction.models import Environment
 from interaction.roles import (
     ADMINISTRATORS,
     DELIVERY_MANAGERS,
     OFFER_APPROVERS,
     OFFER_MANAGERS,
 )
+from tests.builders import DIMENSION, make_category, make_offer, make_space
+from tests.testapp.models import Contact
 
 ROLE_NAMES = {
     "administrator": ADMINISTRATORS,
@@ -35,55 +37,20 @@ def _isolated(settings, tmp_path):
 @pytest.fixture
 def environment(db):
     return Environment.objects.create(
-        code="customers", label="Customers", dimension="home.contact"
+        code="customers", label="Customers", dimension=DIMENSION
     )
 
 
 @pytest.fixture
 def other_environment(db):
     return Environment.objects.create(
-        code="partners", label="Partners", dimension="home.contact"
+        code="partners", label="Partners", dimension=DIMENSION
     )
 
 
 @pytest.fixture
 def anonymous_environment(db):
     return Environment.objects.create(code="visitors", label="Visitors")
-
-
-def publish(obj, user=None):
-    """Save ``obj`` as a draft revision and publish it, as the admin does."""
-    revision = obj.save_revision(user=user)
-    revision.publish(user=user, skip_permission_checks=True)
-    obj.refresh_from_db()
-    return obj
-
-
-def make_category(environment, code="cards", *, live=True, **fields):
-    category = OfferCategory(
-        environment=environment, code=code, label=code.title(), live=False, **fields
-    )
-    category.save()
-    return publish(category) if live else category
-
-
-def make_space(environment, code="home-banner", *, live=True, **fields):
-    space = OfferSpace(
-        environment=environment, code=code, label=code.title(), live=False, **fields
-    )
-    space.save()
-    return publish(space) if live else space
-
-
-def make_offer(category, code="gold-card", *, spaces=(), live=True, **fields):
-    offer = Offer(
-        category=category, code=code, label=code.title(), live=False, **fields
-    )
-    offer.save()
-    if spaces:
-        offer.spaces.set(spaces)
-        offer.save()
-    return publish(offer) if live else offer
 
 
 @pytest.fixture

@@ -36,11 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from interaction.api import api
 from interaction.delivery.tracking import proposition_token, tracked_url
 from interaction.models import ApiKey, OfferWeight, Proposition, TypologyRule
-
-try:
-    from tests.builders import make_category, make_offer, make_space, publish
-except ImportError:  # before the tests' reorganisation: the builders in conftest
-    from tests.conftest import make_category, make_offer, make_space, publish
+from tests.builders import make_category, make_offer, make_space, publish
 
 API = "/api/interaction/v1"
 CHECKS = [

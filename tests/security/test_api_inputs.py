@@ -13,6 +13,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 
 from interaction.models import Proposition
+from tests.builders import make_category, make_offer, make_space
 
 API = "/api/interaction/v1/"
 PROPOSE = API + "propose"
@@ -133,11 +134,6 @@ def test_visitor_ids_the_client_and_cookie_send_are_taken(
 
 @pytest.fixture
 def visitor_space(anonymous_environment):
-    try:
-        from tests.builders import make_category, make_offer, make_space
-    except ImportError:  # before the tests' reorganisation
-        from tests.conftest import make_category, make_offer, make_space
-
     space = make_space(anonymous_environment, "visitor-banner")
     make_offer(make_category(anonymous_environment, "welcome"), "hi", spaces=[space])
     return space

@@ -20,11 +20,7 @@ from interaction.engine.errors import ConditionError
 from interaction.engine.evaluation import Multiplier, OfferTerms, WeightRow
 from interaction.engine.formulas import MAX_MAGNITUDE, OUT_OF_RANGE
 from interaction.models import OfferWeight
-
-try:
-    from tests.builders import make_offer
-except ImportError:  # the builders still live in conftest
-    from tests.conftest import make_offer
+from tests.builders import make_offer
 
 PROPOSE = "/api/interaction/v1/propose"
 TODAY = datetime.date(2026, 1, 1)

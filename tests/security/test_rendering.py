@@ -30,11 +30,7 @@ from interaction.delivery.sanitise import (
     sanitise_stored_html,
 )
 from interaction.models import Offer, OfferSpace, SpaceContentField
-
-try:
-    from tests.builders import make_offer, make_space, publish
-except ImportError:  # before the tests' reorganisation: builders in conftest
-    from tests.conftest import make_offer, make_space, publish
+from tests.builders import make_offer, make_space, publish
 
 PROPOSE = "/api/interaction/v1/propose"
 RENDERING_LOGGER = "interaction.delivery.rendering"

@@ -38,11 +38,7 @@ from interaction.targeting.fields import (
     model_fields,
     targetable_fields,
 )
-
-try:
-    from tests.builders import make_category, make_offer, make_space
-except ImportError:  # the builders still live in conftest
-    from tests.conftest import make_category, make_offer, make_space
+from tests.builders import make_category, make_offer, make_space
 
 PROPOSE = "/api/interaction/v1/propose"
 CREDENTIALS = ("password", "is_superuser", "is_staff", "user_permissions", "groups")

@@ -19,11 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interaction.models import ApiKey, OfferWeight, Proposition, TypologyRule
-
-try:
-    from tests.builders import make_category, make_offer, make_space, publish
-except ImportError:  # before the tests' reorganisation: the builders in conftest
-    from tests.conftest import make_category, make_offer, make_space, publish
+from tests.builders import make_category, make_offer, make_space, publish
 
 API = "/api/interaction/v1/"
 PROPOSE = API + "propose"

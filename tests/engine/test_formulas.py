@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from interaction.engine.conditions import ConditionSchema
 from interaction.engine.errors import InvalidDefinition
 from interaction.engine.evaluation import OfferTerms, WeightRow
 from interaction.engine.formulas import names, parse, validate_formula
+from tests.engine.catalogue import CONTACT_FIELDS
 
 TODAY = datetime.date(2026, 1, 1)
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -27,8 +29,9 @@ def message_of(callable_, *args) -> str:
 
 
 @pytest.fixture
-def schema(environment):
-    return environment.condition_schema()
+def schema():
+    """An identified environment's: the contact's fields and the call context."""
+    return ConditionSchema(contact_fields=CONTACT_FIELDS)
 
 
 # Evaluation ---------------------------------------------------------------------
@@ -253,8 +256,8 @@ def test_invalid_formula_for_the_environment(schema, text, expected):
     assert expected in message_of(validate_formula, text, schema)
 
 
-def test_anonymous_environment_formulas_use_context_only(anonymous_environment):
-    schema = anonymous_environment.condition_schema()
+def test_anonymous_environment_formulas_use_context_only():
+    schema = ConditionSchema(contact_fields={}, dimension_label="visitors")
 
     validate_formula("1 + context.basket / 100", schema)
     assert "this environment is anonymous" in message_of(

@@ -4,11 +4,7 @@ Wagtail's admin answers a ``PermissionDenied`` with a redirect to the dashboard,
 so "refused" below means a 302 to ``wagtailadmin_home`` and nothing changed.
 """
 
-from collections import defaultdict
-from html.parser import HTMLParser
-
 import pytest
-from django.urls import reverse
 
 from interaction.models import (
     Environment,
@@ -17,115 +13,15 @@ from interaction.models import (
     OfferSpace,
     TypologyRule,
 )
-
-from .conftest import make_category, make_offer, make_space
-
-# -- Admin helpers -------------------------------------------------------------
-
-
-class _EditFormParser(HTMLParser):
-    """What a browser would submit from the admin's edit form (``data-edit-form``)."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.in_form = False
-        self.fields = []
-        self._textarea = None
-        self._select = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and "data-edit-form" in attrs:
-            self.in_form = True
-            return
-        if not self.in_form:
-            return
-        name = attrs.get("name")
-        if tag == "input" and name:
-            kind = attrs.get("type", "text")
-            if kind in ("submit", "button", "image", "reset", "file"):
-                return
-            if kind in ("checkbox", "radio"):
-                if "checked" in attrs:
-                    self.fields.append((name, attrs.get("value") or "on"))
-                return
-            self.fields.append((name, attrs.get("value") or ""))
-        elif tag == "textarea" and name:
-            self._textarea = [name, ""]
-        elif tag == "select" and name:
-            self._select = {
-                "name": name,
-                "multiple": "multiple" in attrs,
-                "options": [],
-                "selected": [],
-            }
-        elif tag == "option" and self._select is not None:
-            value = attrs.get("value") or ""
-            self._select["options"].append(value)
-            if "selected" in attrs:
-                self._select["selected"].append(value)
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.in_form = False
-        elif tag == "textarea" and self._textarea is not None:
-            name, value = self._textarea
-            self.fields.append((name, value.removeprefix("\n")))
-            self._textarea = None
-        elif tag == "select" and self._select is not None:
-            select = self._select
-            values = select["selected"]
-            if not values and not select["multiple"] and select["options"]:
-                values = select["options"][:1]
-            self.fields.extend((select["name"], value) for value in values)
-            self._select = None
-
-
-def admin_form_data(client, url, **changes):
-    """GET ``url`` and return its edit form's data as a browser would post it.
-
-    ``changes`` replace fields (``None`` removes one); inline formsets keep the
-    rows the page shows.
-    """
-    response = client.get(url)
-    assert response.status_code == 200, url
-    parser = _EditFormParser()
-    parser.feed(response.content.decode())
-    values = defaultdict(list)
-    for name, value in parser.fields:
-        if "__prefix__" not in name:
-            values[name].append(value)
-    data = {name: v[0] if len(v) == 1 else v for name, v in values.items()}
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return data
-
-
-def url(model, view, obj=None, *args):
-    """The admin URL of ``model``'s ``view`` (of ``obj``, with extra ``args``)."""
-    name = model.snippet_viewset.get_url_name(view)
-    return reverse(name, args=[obj.pk, *args] if obj is not None else [])
-
-
-def assert_refused(response):
-    assert response.status_code == 302
-    assert response.url == reverse("wagtailadmin_home")
-
-
-def latest(obj):
-    """The object as its latest version (the draft, for models with drafts)."""
-    obj = type(obj).objects.get(pk=obj.pk)
-    if hasattr(obj, "get_latest_revision_as_object"):
-        return obj.get_latest_revision_as_object()
-    return obj
-
+from tests.builders import (
+    admin_form_data,
+    assert_refused,
+    latest,
+    make_category,
+    make_offer,
+    make_space,
+    url,
+)
 
 # -- The matrix ----------------------------------------------------------------
 

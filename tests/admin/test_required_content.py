@@ -6,9 +6,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from interaction.models import Offer, SpaceContentField
-
-from .conftest import make_offer, make_space, publish
-from .test_permissions import admin_form_data, url
+from tests.builders import (
+    admin_form_data,
+    make_offer,
+    make_space,
+    publish,
+    url,
+    workflow_action_url,
+)
 
 
 @pytest.fixture
@@ -92,8 +97,6 @@ def test_saving_a_draft_without_the_required_field_is_allowed(
 def test_approval_is_undone_when_a_space_now_requires_missing_content(
     client, role_user, category, titled_space
 ):
-    from .test_workflow import workflow_action_url
-
     offer = make_offer(
         category, "late", spaces=[titled_space], title="Late", live=False
     )

@@ -1,30 +1,17 @@
-"""``{% offer_space %}``, the contact resolver setting and the visitor cookie."""
+"""``{% offer_space %}`` and the contact resolver setting."""
 
 import logging
 import re
 
 import pytest
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse
 from django.template import Context, Template, TemplateSyntaxError
-from home.contacts import contact_from_request
 
 from interaction.delivery.tracking import token_matches
 from interaction.delivery.web import propose_for_request
 from interaction.middleware import VisitorMiddleware
 from interaction.models import Proposition
-from tests.conftest import make_category, make_offer, make_space
-
-RESOLVER = "tests.test_templatetag.contact_from_header"
-
-
-def contact_from_header(request):
-    return request.headers.get("X-Contact")
-
-
-@pytest.fixture
-def resolver(settings):
-    settings.INTERACTION_CONTACT_RESOLVER = RESOLVER
+from tests.builders import make_category, make_offer, make_space
 
 
 def render(source, request):
@@ -33,9 +20,7 @@ def render(source, request):
     )
 
 
-def test_tag_renders_offers_for_the_resolved_contact(
-    rf, resolver, contact, space, offer
-):
+def test_tag_renders_offers_for_the_resolved_contact(rf, contact, space, offer):
     request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
     html = render('{% offer_space "home-banner" count=2 %}', request)
 
@@ -50,7 +35,7 @@ def test_tag_renders_offers_for_the_resolved_contact(
     assert token_matches(token, proposition.pk)
 
 
-def test_tag_options_scope_the_offers(rf, resolver, contact, environment, space):
+def test_tag_options_scope_the_offers(rf, contact, environment, space):
     cards = make_category(environment, "cards")
     loans = make_category(environment, "loans")
     make_offer(cards, "gold-card", spaces=[space], title="Gold card")
@@ -63,12 +48,12 @@ def test_tag_options_scope_the_offers(rf, resolver, contact, environment, space)
     assert html.count("data-proposition=") == 1
 
 
-def test_identified_space_without_contact_renders_nothing(rf, resolver, offer):
+def test_identified_space_without_contact_renders_nothing(rf, offer):
     assert render('{% offer_space "home-banner" %}', rf.get("/")).strip() == ""
     assert not Proposition.objects.exists()
 
 
-def test_as_form_assigns_the_propositions(rf, resolver, contact, offer):
+def test_as_form_assigns_the_propositions(rf, contact, offer):
     request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
     html = render(
         '{% offer_space "home-banner" as offers %}'
@@ -82,9 +67,7 @@ def test_as_form_assigns_the_propositions(rf, resolver, contact, offer):
     assert "interaction-space" not in html
 
 
-def test_unknown_or_draft_space_renders_nothing(
-    rf, resolver, contact, environment, caplog
-):
+def test_unknown_or_draft_space_renders_nothing(rf, contact, environment, caplog):
     make_space(environment, "draft-space", live=False)
     request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
     with caplog.at_level(logging.WARNING, logger="interaction.requests"):
@@ -95,7 +78,7 @@ def test_unknown_or_draft_space_renders_nothing(
     assert "nowhere" in caplog.text
 
 
-def test_batch_only_space_renders_nothing(rf, resolver, contact, environment):
+def test_batch_only_space_renders_nothing(rf, contact, environment):
     make_space(environment, "mailing", real_time=False)
     request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
     assert render('{% offer_space "mailing" %}', request) == ""
@@ -124,62 +107,9 @@ def test_anonymous_space_uses_the_visitor_cookie(rf, anonymous_environment):
     assert Proposition.objects.get().visitor_id == visitor
 
 
-def test_visitor_cookie_is_set_once_then_reused(rf, settings):
-    settings.INTERACTION_VISITOR_COOKIE = "vid"
-    seen = []
-
-    def view(request):
-        seen.append(request.interaction_visitor)
-        return HttpResponse("ok")
-
-    middleware = VisitorMiddleware(view)
-    first = middleware(rf.get("/"))
-    cookie = first.cookies["vid"]
-    assert re.fullmatch(r"[0-9a-f]{32}", cookie.value)
-    assert cookie["max-age"] == 365 * 24 * 60 * 60
-    assert cookie["samesite"] == "Lax"
-    assert not cookie["httponly"]  # offers.js reads it
-
-    again = rf.get("/")
-    again.COOKIES["vid"] = cookie.value
-    second = middleware(again)
-    assert "vid" not in second.cookies
-    assert seen == [cookie.value, cookie.value]
-
-    forged = rf.get("/")
-    forged.COOKIES["vid"] = "<script>"
-    third = middleware(forged)
-    assert third.cookies["vid"].value != "<script>"
-    assert seen[-1] == third.cookies["vid"].value
-
-
-def test_visitor_cookie_through_the_site(client, db):
-    first = client.get("/admin/login/")
-    visitor = first.cookies["interaction_visitor"].value
-    second = client.get("/admin/login/")
-    assert "interaction_visitor" not in second.cookies
-    assert client.cookies["interaction_visitor"].value == visitor
-
-
 def test_no_resolver_means_no_contact(rf, settings, contact, offer):
     settings.INTERACTION_CONTACT_RESOLVER = None
     request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
     result = propose_for_request(request, "home-banner")
     assert result.propositions == []
     assert "No contact" in result.reason
-
-
-def test_demo_resolver_reads_the_query_then_the_session(rf):
-    def with_session(request):
-        SessionMiddleware(lambda r: HttpResponse()).process_request(request)
-        return request
-
-    request = with_session(rf.get("/", {"contact": "42"}))
-    assert contact_from_request(request) == "42"
-    later = rf.get("/")
-    later.session = request.session
-    assert contact_from_request(later) == "42"
-    cleared = rf.get("/", {"contact": ""})
-    cleared.session = request.session
-    assert contact_from_request(cleared) is None
-    assert contact_from_request(later) is None

@@ -9,9 +9,13 @@ from interaction.delivery import propose as services
 from interaction.delivery import snapshot
 from interaction.engine.call import Call
 from interaction.models import OfferWeight, Proposition, TypologyRule
-
-from .conftest import make_category, make_offer, make_space, publish
-from .test_engine_eligibility import make_contact
+from tests.builders import (
+    make_category,
+    make_contact,
+    make_offer,
+    make_space,
+    publish,
+)
 
 pytestmark = [
     pytest.mark.skipif(

@@ -11,8 +11,7 @@ from interaction.api.schemas import ProposeOut
 from interaction.delivery.tracking import tracked_url
 from interaction.models import Proposition, SpaceContentField
 from interaction.models.choices import PropositionStatus
-
-from .conftest import make_category, make_offer, make_space, publish
+from tests.builders import make_category, make_offer, make_space, publish
 
 PROPOSE = "/api/interaction/v1/propose"
 
@@ -343,6 +342,9 @@ def test_malformed_status_body_is_422(client, proposed):
 @pytest.mark.parametrize(
     "token",
     [None, "", "garbage", signing.dumps(1, salt="another.salt")],
+    # Explicit ids: a signed value changes every second, and every xdist worker
+    # must collect the same test names.
+    ids=["missing", "empty", "garbage", "other-salt"],
 )
 def test_missing_or_bad_token_is_403(client, proposed, token):
     data = {"status": "accepted"}
@@ -408,6 +410,7 @@ def test_tracked_url_refuses_other_schemes(db):
         signing.dumps({"p": 1, "u": "javascript:alert(1)"}, salt="interaction.track"),
         signing.dumps([1, "https://example.com"], salt="interaction.track"),
     ],
+    ids=["garbage", "other-salt", "javascript", "not-an-object"],
 )
 def test_bad_tracked_link_is_404_json(client, proposed, signed):
     response = client.get(f"/api/interaction/v1/t/{signed}")

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from .conftest import make_offer, make_space
+from tests.builders import make_offer, make_space
 
 
 def preview_url(space, **params):

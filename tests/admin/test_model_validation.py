@@ -17,7 +17,13 @@ from interaction.models import (
     SpaceContentField,
     TypologyRule,
 )
-from tests.conftest import make_category, make_offer, make_space
+from tests.builders import (
+    admin_form_data,
+    make_category,
+    make_offer,
+    make_space,
+    url,
+)
 
 NOW = timezone.now()
 LATER = NOW + datetime.timedelta(days=7)
@@ -52,7 +58,7 @@ def assert_error(obj, field, *fragments):
 
 def test_valid_environments(db):
     Environment(
-        code="crm", label="CRM", dimension="home.contact", target_filter=GOOD_FILTER
+        code="crm", label="CRM", dimension="testapp.contact", target_filter=GOOD_FILTER
     ).full_clean()
     Environment(code="web", label="Web visitors").full_clean()
 
@@ -68,7 +74,10 @@ def test_environment_dimension_must_be_installed(db):
 def test_environment_target_filter_is_checked_against_its_dimension(db):
     assert_error(
         Environment(
-            code="crm", label="CRM", dimension="home.contact", target_filter=BAD_FILTER
+            code="crm",
+            label="CRM",
+            dimension="testapp.contact",
+            target_filter=BAD_FILTER,
         ),
         "target_filter",
         "Unknown field “salary” on contact",
@@ -693,9 +702,6 @@ def test_admin_space_form_saves_a_valid_space(admin_client, environment):
 def test_admin_offer_form_refuses_spaces_of_another_environment(
     admin_client, offer, other_environment
 ):
-    from .conftest import make_space
-    from .test_permissions import admin_form_data, url
-
     foreign = make_space(other_environment, "partner-banner")
     edit_url = url(Offer, "edit", offer)
     data = admin_form_data(admin_client, edit_url, spaces=[str(foreign.pk)])

@@ -1,32 +1,24 @@
-"""The offer-space and offer StreamField blocks, as the demo pages use them."""
+"""The offer-space and offer StreamField blocks, in a page body."""
 
 import datetime
 
 import pytest
 from django.template import Context, Template
 from django.utils import timezone
-from home.models import HomePage
 
 from interaction.models import OfferWeight, Proposition
-from tests.conftest import make_category, make_offer, make_space
-
-
-def contact_from_header(request):
-    return request.headers.get("X-Contact")
-
-
-@pytest.fixture(autouse=True)
-def resolver(settings):
-    settings.INTERACTION_CONTACT_RESOLVER = "tests.test_blocks.contact_from_header"
+from tests.builders import make_category, make_offer, make_space
+from tests.testapp.models import BlocksPage
 
 
 @pytest.fixture
 def request_for(rf, contact):
+    """A request for ``contact`` (the tests' resolver reads X-Contact)."""
     return rf.get("/", HTTP_X_CONTACT=str(contact.pk))
 
 
 def body(*blocks):
-    stream_block = HomePage._meta.get_field("body").stream_block
+    stream_block = BlocksPage._meta.get_field("body").stream_block
     return stream_block.to_python([{"type": t, "value": v} for t, v in blocks])
 
 

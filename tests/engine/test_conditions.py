@@ -1,25 +1,20 @@
 """Condition trees (SPEC §4): what validates, and what an editor is told otherwise.
 
-The schemas come from real environments: ``environment`` targets ``home.Contact``
-(email, first_name, last_name, age, country, loyalty_tier, signup_date),
-``anonymous_environment`` has no dimension.
+The schemas are the ones environments build: ``CONTACT_FIELDS`` are the fields
+of the tests' contact dimension (email, first_name, last_name, age, country,
+loyalty_tier, signup_date, id, pk), an anonymous environment has none
+(``tests/conditions/test_fields.py`` checks both against the models).
 """
 
 import pytest
-from home.models import Contact
 
 from interaction.engine.conditions import (
-    DATE,
-    NUMBER,
     OPERATORS,
-    TEXT,
     ConditionSchema,
     validate_condition,
 )
 from interaction.engine.errors import ConditionError
-from interaction.models import Offer, OfferCategory
-from interaction.models.typology import OFFER_CONDITION_FIELDS
-from interaction.targeting.fields import model_fields
+from tests.engine.catalogue import CONTACT_FIELDS, OFFER_FIELDS
 
 
 def cmp(field, op, value=None):
@@ -30,76 +25,35 @@ def cmp(field, op, value=None):
 
 
 @pytest.fixture
-def schema(environment):
+def schema():
     """Target filters: contact fields and call context."""
-    return environment.condition_schema()
+    return ConditionSchema(contact_fields=CONTACT_FIELDS)
 
 
 @pytest.fixture
-def rule_offer_schema(environment):
+def rule_offer_schema():
     """A typology rule's "applies to offers" condition."""
-    return environment.condition_schema(
-        allow_context=False, offer_fields=OFFER_CONDITION_FIELDS
+    return ConditionSchema(
+        contact_fields=CONTACT_FIELDS, allow_context=False, offer_fields=OFFER_FIELDS
     )
 
 
 @pytest.fixture
-def rule_contact_schema(environment):
+def rule_contact_schema():
     """A typology rule's "applies to contacts" condition."""
-    return environment.condition_schema(allow_context=False)
+    return ConditionSchema(contact_fields=CONTACT_FIELDS, allow_context=False)
 
 
 @pytest.fixture
-def anonymous_schema(anonymous_environment):
-    return anonymous_environment.condition_schema()
+def anonymous_schema():
+    """An anonymous environment's: call context only."""
+    return ConditionSchema(contact_fields={}, dimension_label="visitors")
 
 
 def error_of(tree, schema) -> str:
     with pytest.raises(ConditionError) as caught:
         validate_condition(tree, schema)
     return str(caught.value)
-
-
-# The fields a condition can use ------------------------------------------------
-
-
-def test_contact_fields_have_their_kinds_and_choices():
-    fields = model_fields(Contact)
-
-    assert {
-        "email",
-        "first_name",
-        "last_name",
-        "age",
-        "country",
-        "loyalty_tier",
-        "signup_date",
-        "id",
-        "pk",
-    } <= set(fields)
-    assert fields["age"].kind == NUMBER
-    assert fields["country"].kind == TEXT
-    assert fields["email"].kind == TEXT
-    assert fields["signup_date"].kind == DATE
-    assert fields["pk"].kind == NUMBER
-    assert fields["loyalty_tier"].choices == ("none", "silver", "gold", "platinum")
-    assert fields["country"].choices == ()
-
-
-def test_related_fields_are_one_level_deep():
-    # Contact has no foreign key: a catalogue model shows the naming instead.
-    fields = model_fields(OfferCategory)
-
-    assert fields["environment__code"].kind == TEXT
-    assert "parent__code" in fields
-    assert "environment" not in fields
-    assert not any(name.count("__") > 1 for name in fields)
-    assert "category__environment" not in model_fields(Offer)
-
-
-def test_environment_schema_uses_its_dimension(environment, anonymous_environment):
-    assert environment.condition_schema().contact_fields == model_fields(Contact)
-    assert anonymous_environment.condition_schema().contact_fields == {}
 
 
 # Valid trees ---------------------------------------------------------------------
@@ -417,7 +371,7 @@ def test_anonymous_environment_accepts_only_context(anonymous_schema, field):
 
 def test_custom_schema_labels_its_dimension():
     schema = ConditionSchema(
-        contact_fields=model_fields(Contact), dimension_label="subscriber"
+        contact_fields=CONTACT_FIELDS, dimension_label="subscriber"
     )
 
     assert "Unknown field “plan” on subscriber." in error_of(

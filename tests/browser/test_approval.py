@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from interaction.models import Offer
 from interaction.roles import OFFER_APPROVERS, OFFER_MANAGERS
-from tests.conftest import make_category, make_space
+from tests.builders import DIMENSION, make_category, make_space
 
 
 def _user(django_user_model, username, group_name, environment):
@@ -37,7 +37,7 @@ def test_manager_submits_and_approver_approves(browser, live_server, django_user
     # A transactional test may run after another one flushed the database.
     sync_roles(apps)
     environment = Environment.objects.create(
-        code="customers", label="Customers", dimension="home.contact"
+        code="customers", label="Customers", dimension=DIMENSION
     )
     category = make_category(environment, "cards")
     make_space(environment, "home-banner")

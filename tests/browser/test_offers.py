@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from interaction.models import Environment, Proposition
-from tests.conftest import make_category, make_offer, make_space
+from tests.builders import make_category, make_offer, make_space
 
 
 def _site_root(title):

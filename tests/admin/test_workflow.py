@@ -6,14 +6,16 @@ from wagtail.models import GroupApprovalTask, Workflow, WorkflowState
 
 from interaction.models import Offer, OfferCategory, OfferSpace
 from interaction.roles import OFFER_APPROVERS, WORKFLOW_NAME
-
-from .conftest import make_category, make_offer, make_space
-from .test_permissions import admin_form_data, assert_refused, latest, url
-
-
-def workflow_action_url(offer, action):
-    task_state = offer.current_workflow_task_state
-    return url(Offer, "workflow_action", offer, action, task_state.pk)
+from tests.builders import (
+    admin_form_data,
+    assert_refused,
+    latest,
+    make_category,
+    make_offer,
+    make_space,
+    url,
+    workflow_action_url,
+)
 
 
 def submit(client, offer, **changes):
