@@ -11,10 +11,11 @@ from . import conf
 from .targeting import fields
 
 RULES_BACKEND = "rules.permissions.ObjectPermissionBackend"
+FINISH_WORKFLOW_ACTION = "interaction.workflows.publish_approved"
 VISITOR_MIDDLEWARE = "interaction.middleware.VisitorMiddleware"
 
 
-@register()
+@register("interaction")
 def check_settings(app_configs=None, **kwargs):
     problems: list[CheckMessage] = []
     if RULES_BACKEND not in settings.AUTHENTICATION_BACKENDS:
@@ -24,6 +25,17 @@ def check_settings(app_configs=None, **kwargs):
                 hint="Without it nobody but superusers can act on an environment's "
                 "objects: add it before ModelBackend.",
                 id="interaction.E001",
+            )
+        )
+    if getattr(settings, "WAGTAIL_FINISH_WORKFLOW_ACTION", "") != (
+        FINISH_WORKFLOW_ACTION
+    ):
+        problems.append(
+            Error(
+                f"WAGTAIL_FINISH_WORKFLOW_ACTION is not “{FINISH_WORKFLOW_ACTION}”.",
+                hint="Offer approvers hold no publish permission: without it their "
+                "final approval cannot publish the offer.",
+                id="interaction.E004",
             )
         )
     resolver = conf.contact_resolver()
@@ -39,6 +51,25 @@ def check_settings(app_configs=None, **kwargs):
                 )
             )
     problems += _dimension_problems()
+    interval = conf.version_check_seconds()
+    if not 0 <= interval <= 60:
+        problems.append(
+            Warning(
+                f"INTERACTION_VERSION_CHECK_SECONDS is {interval:g}.",
+                hint="Other processes serve a catalogue change only after this "
+                "interval: keep it between 0 and 60 seconds (default 1).",
+                id="interaction.W002",
+            )
+        )
+    if hasattr(settings, "INTERACTION_CACHE"):
+        problems.append(
+            Warning(
+                "INTERACTION_CACHE is no longer used.",
+                hint="Catalogue changes reach every process through the database "
+                "(see INTERACTION_VERSION_CHECK_SECONDS); remove the setting.",
+                id="interaction.W003",
+            )
+        )
     if VISITOR_MIDDLEWARE not in settings.MIDDLEWARE:
         problems.append(
             Warning(

@@ -3,9 +3,17 @@
 Read through these functions (not at import time), so that
 ``override_settings`` in tests and settings changed at start-up both apply.
 
-``INTERACTION_CACHE``
-    Cache alias shared by every process for the catalogue version token
-    (default ``"default"``).
+``INTERACTION_VERSION_CHECK_SECONDS``
+    How often each process checks, in the database, whether the live
+    catalogue changed (default 1 second): the longest a publish in another
+    process waits to be served.
+``INTERACTION_BASE_URL``
+    The site's public root URL, e.g. ``https://www.example.com``, for the
+    tracked links the API gives (default ``WAGTAILADMIN_BASE_URL``): never the
+    request's ``Host`` header, which a caller chooses.
+``INTERACTION_SIGNATURE_MAX_AGE``
+    How long, in seconds, tracked links and status tokens stay valid (default
+    90 days).
 ``INTERACTION_CONTACT_RESOLVER``
     Dotted path of ``request -> contact id or None``: who a page's offers are
     for (default: nobody, so pages serve anonymous visitors).
@@ -32,8 +40,19 @@ from django.conf import settings
 DEFAULT_VISITOR_COOKIE = "interaction_visitor"
 
 
-def cache_alias() -> str:
-    return getattr(settings, "INTERACTION_CACHE", None) or "default"
+def version_check_seconds() -> float:
+    return float(getattr(settings, "INTERACTION_VERSION_CHECK_SECONDS", 1.0))
+
+
+def base_url() -> str:
+    url = getattr(settings, "INTERACTION_BASE_URL", None) or getattr(
+        settings, "WAGTAILADMIN_BASE_URL", None
+    )
+    return str(url or "").rstrip("/")
+
+
+def signature_max_age() -> int:
+    return int(getattr(settings, "INTERACTION_SIGNATURE_MAX_AGE", 90 * 24 * 3600))
 
 
 def contact_resolver() -> str | None:

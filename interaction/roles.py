@@ -17,7 +17,9 @@ WORKFLOW_MODELS = ("offer", "offercategory", "offerspace")
 _ALL = ("add", "change", "delete", "view", "publish", "lock", "unlock")
 _EDIT = ("add", "change", "delete", "view", "lock", "unlock")
 _VIEW = ("view",)
-_APPROVE = ("view", "publish")
+#: Approvers approve in the workflow, which publishes for them
+#: (:mod:`interaction.workflows`): no publish permission of their own.
+_APPROVE = ("view",)
 
 #: Per role: model -> actions on the interaction models.
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -136,16 +138,16 @@ def _sync_workflow(apps, approvers) -> None:
     Workflow = apps.get_model("wagtailcore", "Workflow")
     WorkflowTask = apps.get_model("wagtailcore", "WorkflowTask")
     WorkflowContentType = apps.get_model("wagtailcore", "WorkflowContentType")
-    GroupApprovalTask = apps.get_model("wagtailcore", "GroupApprovalTask")
+    ApprovalTask = apps.get_model("interaction", "EnvironmentApprovalTask")
 
     task_type, _created = ContentType.objects.get_or_create(
-        app_label="wagtailcore", model="groupapprovaltask"
+        app_label="interaction", model="environmentapprovaltask"
     )
     workflow, _created = Workflow.objects.get_or_create(
         name=WORKFLOW_NAME, defaults={"active": True}
     )
     if not WorkflowTask.objects.filter(workflow=workflow).exists():
-        task = GroupApprovalTask.objects.create(
+        task = ApprovalTask.objects.create(
             name=f"{approvers.name} approval", content_type=task_type, active=True
         )
         task.groups.set([approvers])

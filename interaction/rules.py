@@ -10,6 +10,7 @@ permission. Admin views and querysets reach the same answer through
 """
 
 import rules
+from django.db.models import QuerySet
 
 from .models import Environment
 
@@ -53,6 +54,14 @@ def can_work_in(user, obj) -> bool:
     if environment_id is None:
         return True
     return environment_id in environment_ids_for(user)
+
+
+def for_user(queryset: QuerySet, user) -> QuerySet:
+    """``queryset`` limited to the environments ``user`` works in, when its
+    model belongs to environments (its queryset has ``for_user``)."""
+    if hasattr(queryset, "for_user"):
+        return queryset.for_user(user)
+    return queryset
 
 
 def has_group_permission(permission: str):

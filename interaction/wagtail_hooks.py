@@ -8,6 +8,7 @@ from wagtail.snippets.models import register_snippet
 from .models import (
     ApiKey,
     Environment,
+    InteractionLogEntry,
     Offer,
     OfferCategory,
     OfferSpace,
@@ -18,19 +19,19 @@ from .permissions import RulesPermissionPolicy
 from .snippets import InteractionViewSetGroup
 from .views.space_preview import SpacePreviewView
 
+CATALOGUE_MODELS = (Environment, Offer, OfferCategory, OfferSpace, TypologyRule)
+
 # Policies first: registering a viewset creates a fallback policy otherwise.
-for model in (
-    ApiKey,
-    Environment,
-    Offer,
-    OfferCategory,
-    OfferSpace,
-    Proposition,
-    TypologyRule,
-):
+for model in (*CATALOGUE_MODELS, ApiKey, Proposition):
     register_permission_policy(model, RulesPermissionPolicy(model))
 
 register_snippet(InteractionViewSetGroup)
+
+
+@hooks.register("register_log_actions")
+def register_catalogue_log(actions):
+    for model in CATALOGUE_MODELS:
+        actions.register_model(model, InteractionLogEntry)
 
 
 @hooks.register("register_admin_urls")

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connections
 
+from interaction.delivery import versions
 from interaction.models import Environment
 from interaction.roles import (
     ADMINISTRATORS,
@@ -32,6 +33,7 @@ ROLE_NAMES = {
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    versions.forget()
 
 
 @pytest.fixture

@@ -96,6 +96,8 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = TESTS_DIR / "media"  # each test gets a tmp_path (tests/conftest.py)
 
 WAGTAIL_SITE_NAME = "Interaction tests"
+# Approvers approve; the final approval publishes for them (see the README).
+WAGTAIL_FINISH_WORKFLOW_ACTION = "interaction.workflows.publish_approved"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 

@@ -181,9 +181,8 @@ def _proposition(request, rendered: RenderedProposition) -> dict:
     if rendered.id is not None:
         data["token"] = proposition_token(rendered.id)
         if is_trackable(offer.destination_url):
-            data["tracked_url"] = request.build_absolute_uri(
-                tracked_url(rendered.id, offer.destination_url)
-            )
+            # On INTERACTION_BASE_URL, never on the caller's Host header.
+            data["tracked_url"] = tracked_url(rendered.id, offer.destination_url)
     return data
 
 

@@ -7,7 +7,7 @@ instances), the same for the default templates below:
   destination_url (http(s) only, else empty), image (URL of the original),
   image_alt, image_banner (url, width, height of its 640×320 crop, or empty),
   html_content (sanitised HTML, shown as is), text_content;
-- ``proposition``: id, rank, weight, tracked_url (path of the signed link that
+- ``proposition``: id, rank, weight, tracked_url (URL of the signed link that
   records acceptance; empty unless stored with an http(s) destination);
 - ``contact``: the contact's targetable attributes the engine read;
 - ``space``: code, label, channel.

@@ -1,23 +1,19 @@
 """The compiled live catalogue: built from published rows, shared, invalidated.
 
-Each process keeps one compiled :class:`Snapshot`. A version token in Django's
-cache (Redis in production) says which one is current; publishing, unpublishing
-or deleting anything in the catalogue writes a new token, so every process
-rebuilds on its next call. Each call costs one cache read.
+Each process keeps one compiled :class:`Snapshot`. A version token in the
+database says which one is current (:mod:`.versions`); publishing,
+unpublishing or deleting anything in the catalogue writes a new token, so
+every process rebuilds within a short interval.
 """
 
 from __future__ import annotations
 
 import datetime
 import threading
-import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.core.cache import caches
-
-from .. import conf
 from ..engine import statuses
 from ..engine.catalogue import (
     Catalogue,
@@ -39,14 +35,7 @@ from ..engine.evaluation import (
 from ..engine.predicates import compile_predicate
 from ..models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
 from ..targeting.fields import untargetable_names
-
-VERSION_KEY = "interaction:catalogue-version"
-
-
-def _cache():
-    """The cache shared by every process (``INTERACTION_CACHE``)."""
-    return caches[conf.cache_alias()]
-
+from . import versions
 
 T = TypeVar("T")
 
@@ -86,24 +75,18 @@ _lock = threading.Lock()
 _current: Snapshot | None = None
 
 
-def invalidate() -> None:
-    """Make every process rebuild its snapshot on its next call."""
-    _cache().set(VERSION_KEY, uuid.uuid4().hex, None)
-
-
-def current_version() -> str:
-    cache = _cache()
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        version = cache.get(VERSION_KEY)
-    return version
+invalidate = versions.invalidate
 
 
 def get_snapshot() -> Snapshot:
+    """The compiled live catalogue of the current version (built if needed).
+
+    The version is read before the rows, so a publish that commits during a
+    build is seen as a newer version on a later call.
+    """
     global _current
-    version = current_version()
     snapshot = _current
+    version = versions.current(snapshot.version if snapshot else None)
     if snapshot is not None and snapshot.version == version:
         return snapshot
     with _lock:
@@ -132,7 +115,7 @@ def build_snapshot(version: str = "") -> Snapshot:
     offers = {
         offer.pk: offer
         for offer in Offer.objects.filter(live=True)
-        .select_related("image")
+        .select_related("image", "category")
         .prefetch_related("image__renditions")
         .prefetch_related("spaces", "weights")
     }

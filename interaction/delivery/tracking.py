@@ -1,9 +1,10 @@
 """Tracked links: a signed URL that records acceptance, then redirects.
 
-``tracked_url(proposition_id, url)`` gives the path of the API's tracking
-endpoint for one proposition and destination; the signature (Django's signing,
-with the site's secret key) stops anyone from forging a link that records a
-status or redirects elsewhere (no open redirect).
+``tracked_url(proposition_id, url)`` gives the URL of the API's tracking
+endpoint for one proposition and destination, on ``INTERACTION_BASE_URL``; the
+signature (Django's signing, with the site's secret key) stops anyone from
+forging a link that records a status or redirects elsewhere (no open
+redirect). Links and status tokens expire after ``INTERACTION_SIGNATURE_MAX_AGE``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit
 
 from django.core import signing
 from django.urls import reverse
+
+from .. import conf
 
 SALT = "interaction.track"
 TOKEN_SALT = "interaction.proposition"
@@ -34,7 +37,7 @@ def sign_link(proposition_id: int, url: str) -> str:
 
 def unsign_link(signed: str) -> tuple[int, str]:
     """``(proposition id, destination)``; raises ``signing.BadSignature``."""
-    data = signing.loads(signed, salt=SALT)
+    data = signing.loads(signed, salt=SALT, max_age=conf.signature_max_age())
     if not isinstance(data, dict):
         raise signing.BadSignature("Malformed link.")
     proposition_id, url = data.get("p"), data.get("u")
@@ -46,10 +49,11 @@ def unsign_link(signed: str) -> tuple[int, str]:
 
 
 def tracked_url(proposition_id: int, url: str) -> str:
-    """The path of the tracking endpoint for ``proposition_id`` → ``url``."""
-    return reverse(
+    """The absolute URL of the tracking endpoint for ``proposition_id`` → ``url``."""
+    path = reverse(
         "interaction_api:track", kwargs={"signed": sign_link(proposition_id, url)}
     )
+    return conf.base_url() + path
 
 
 def proposition_token(proposition_id: int) -> str:
@@ -61,6 +65,7 @@ def token_matches(token: str | None, proposition_id: int) -> bool:
     if not token:
         return False
     try:
-        return signing.loads(token, salt=TOKEN_SALT) == proposition_id
+        found = signing.loads(token, salt=TOKEN_SALT, max_age=conf.signature_max_age())
+        return found == proposition_id
     except signing.BadSignature:
         return False

@@ -1,6 +1,9 @@
 from .api_key import ApiKey
+from .approval import EnvironmentApprovalTask
+from .catalogue_version import CatalogueVersion
 from .category import OfferCategory
 from .environment import Environment
+from .log_entry import InteractionLogEntry
 from .offer import Offer, OfferWeight
 from .proposition import Proposition
 from .space import OfferSpace, SpaceContentField
@@ -8,7 +11,10 @@ from .typology import TypologyRule
 
 __all__ = [
     "ApiKey",
+    "CatalogueVersion",
+    "EnvironmentApprovalTask",
     "Environment",
+    "InteractionLogEntry",
     "Offer",
     "OfferCategory",
     "OfferSpace",

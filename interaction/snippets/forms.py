@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from ..models import OfferWeight
+from ..rules import for_user
 
 
 class EnvironmentScopedForm(WagtailAdminModelForm):
@@ -15,12 +16,8 @@ class EnvironmentScopedForm(WagtailAdminModelForm):
         if self.for_user is None:
             return
         for field in self.fields.values():
-            if (
-                isinstance(field, ModelChoiceField)
-                and field.queryset is not None
-                and hasattr(field.queryset, "for_user")
-            ):
-                field.queryset = field.queryset.for_user(self.for_user)
+            if isinstance(field, ModelChoiceField) and field.queryset is not None:
+                field.queryset = for_user(field.queryset, self.for_user)
 
 
 class OfferForm(EnvironmentScopedForm):

@@ -5,11 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
-    InlinePanel,
     MultiFieldPanel,
     ObjectList,
     PublishingPanel,
@@ -21,7 +19,11 @@ from wagtail.snippets.views import snippets as snippet_views
 from ..models import Environment, Offer, OfferCategory, OfferSpace
 from ..models.choices import Channel
 from .forms import OfferForm
-from .scoping import EnvironmentScopedViewSet
+from .scoping import (
+    EnvironmentScopedFilterSet,
+    EnvironmentScopedInlinePanel,
+    EnvironmentScopedViewSet,
+)
 
 
 class OfferWorkflowActionView(snippet_views.WorkflowActionView):
@@ -44,7 +46,7 @@ class OfferWorkflowActionView(snippet_views.WorkflowActionView):
             return redirect(self.redirect_url)
 
 
-class OfferFilterSet(WagtailFilterSet):
+class OfferFilterSet(EnvironmentScopedFilterSet):
     environment = django_filters.ModelChoiceFilter(
         queryset=Environment.objects.all(), label=_("Environment")
     )
@@ -116,7 +118,7 @@ class OfferViewSet(EnvironmentScopedViewSet):
                         heading=_("Eligibility dates"),
                     ),
                     FieldPanel("target_filter"),
-                    InlinePanel(
+                    EnvironmentScopedInlinePanel(
                         "weights",
                         heading=_("Weights"),
                         label=_("Weight"),

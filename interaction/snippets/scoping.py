@@ -5,8 +5,11 @@ builds every view it serves through :meth:`construct_view`, which adds an
 object check to the view class: present and future views alike refuse an
 object (``pk`` in the URL) of an environment the user may not work in. The
 check reads the database row, so a draft cannot move an object out of reach.
-Listings are filtered by ``get_queryset``; forms offer only the user's
-environments (:class:`~interaction.snippets.forms.EnvironmentScopedForm`).
+Every queryset a user can reach goes through :func:`for_user`: listings
+(``get_queryset``), their filters (:class:`EnvironmentScopedFilterSet`), the
+snippet choosers (:class:`EnvironmentScopedChooserViewSet`), form selects,
+inline rows included (:class:`~interaction.snippets.forms.EnvironmentScopedForm`,
+:class:`EnvironmentScopedInlinePanel`).
 """
 
 from __future__ import annotations
@@ -16,17 +19,97 @@ from typing import TYPE_CHECKING
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import Model, QuerySet
+from django_filters.filters import QuerySetRequestMixin
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.panels import InlinePanel, get_form_for_model
+from wagtail.snippets.views import chooser
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from ..rules import can_work_in
+from ..rules import can_work_in, for_user
 from .forms import EnvironmentScopedForm
 
 if TYPE_CHECKING:
-    # What the mixin is mixed into: a Wagtail view (untyped), i.e. a Django view.
+    # What the mixins are mixed into: Wagtail views (untyped), i.e. Django views.
     from django.views import View as _View
+    from wagtail.snippets.views.chooser import ChooseView as _ChooserView
 else:
-    _View = object
+    _View = _ChooserView = object
+
+
+class EnvironmentScopedFilterSet(WagtailFilterSet):
+    """Listing filters whose choices (environments, categories, spaces…) are
+    the user's only."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for listing_filter in self.filters.values():
+            if isinstance(listing_filter, QuerySetRequestMixin):
+                listing_filter.queryset = _scoped(listing_filter.queryset)
+
+
+def _scoped(queryset):
+    def choices(request) -> QuerySet:
+        base = queryset(request) if callable(queryset) else queryset
+        return for_user(base, request.user)
+
+    return choices
+
+
+class EnvironmentScopedInlinePanel(InlinePanel):
+    """An inline panel whose rows' selects are scoped like the parent form's.
+
+    modelcluster gives a child form only the parent's attributes named in
+    ``inherit_kwargs``; Wagtail's InlinePanel names none, so rows would list
+    every environment's objects.
+    """
+
+    def get_form_options(self):
+        options = super().get_form_options()
+        formset = options["formsets"][self.relation_name]
+        formset["inherit_kwargs"] = ["for_user"]
+        # Wagtail may have built a row form already (fields whose "required"
+        # is deferred): rebuild it on the scoped form, with the same options.
+        deferred = self.child_edit_handler.get_form_options().get(
+            "defer_required_on_fields"
+        )
+        formset["form"] = get_form_for_model(
+            self.db_field.related_model,
+            form_class=EnvironmentScopedForm,
+            **({"defer_required_on_fields": deferred} if deferred else {}),
+        )
+        return options
+
+
+class _ScopedChoices(_ChooserView):
+    def get_object_list(self):
+        return for_user(super().get_object_list(), self.request.user)
+
+
+class _ScopedChosen(_ChooserView):
+    def get_object(self, pk):
+        return for_user(self.model_class.objects.all(), self.request.user).get(pk=pk)
+
+    def get_objects(self, pks):
+        return for_user(self.model_class.objects.all(), self.request.user).filter(
+            pk__in=pks
+        )
+
+
+class EnvironmentScopedChooserViewSet(chooser.SnippetChooserViewSet):
+    """Snippet choosers (blocks, forms) listing and returning only objects of
+    the user's environments: another environment's object is a 404."""
+
+    choose_view_class = type("ChooseView", (_ScopedChoices, chooser.ChooseView), {})
+    choose_results_view_class = type(
+        "ChooseResultsView", (_ScopedChoices, chooser.ChooseResultsView), {}
+    )
+    chosen_view_class = type(
+        "ChosenView", (_ScopedChosen, chooser.SnippetChosenView), {}
+    )
+    chosen_multiple_view_class = type(
+        "ChosenMultipleView", (_ScopedChosen, chooser.SnippetChosenMultipleView), {}
+    )
 
 
 class EnvironmentAccessMixin(_View):
@@ -46,7 +129,10 @@ def scoped(view_class: type) -> type:
     """``view_class`` refusing objects of other environments (built once)."""
     if issubclass(view_class, EnvironmentAccessMixin):
         return view_class
-    return type(view_class.__name__, (EnvironmentAccessMixin, view_class), {})
+    attributes = {}
+    if hasattr(view_class, "base_filterset_class"):
+        attributes["base_filterset_class"] = EnvironmentScopedFilterSet
+    return type(view_class.__name__, (EnvironmentAccessMixin, view_class), attributes)
 
 
 class EnvironmentScopedViewSet(SnippetViewSet):
@@ -55,12 +141,13 @@ class EnvironmentScopedViewSet(SnippetViewSet):
     search_fields = ["code", "label"]
     list_per_page = 50
     base_form_class = EnvironmentScopedForm
+    chooser_viewset_class = EnvironmentScopedChooserViewSet
 
     def construct_view(self, view_class, **kwargs):
         return super().construct_view(scoped(view_class), **kwargs)
 
     def get_queryset(self, request):
-        return self.model._default_manager.for_user(request.user)
+        return for_user(self.model._default_manager.all(), request.user)
 
     def get_edit_handler(self):
         edit_handler = super().get_edit_handler()

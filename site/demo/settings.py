@@ -8,7 +8,23 @@ import dj_database_url
 PROJECT_DIR = Path(__file__).resolve().parent
 BASE_DIR = PROJECT_DIR.parent.parent
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-a-secret")
+
+def _secret_key() -> str:
+    """``DJANGO_SECRET_KEY``, or a key made for this installation on first run and
+    kept in ``.secret_key`` (never in git): tracked links and status tokens are
+    signed with it, so a key known to others would let them forge links."""
+    if os.environ.get("DJANGO_SECRET_KEY"):
+        return os.environ["DJANGO_SECRET_KEY"]
+    path = BASE_DIR / ".secret_key"
+    if not path.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        path.touch(mode=0o600)
+        path.write_text(get_random_secret_key())
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["*"]
 
@@ -77,7 +93,9 @@ WSGI_APPLICATION = "demo.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -93,6 +111,8 @@ MEDIA_ROOT = BASE_DIR / "media"
 MEDIA_URL = "/media/"
 
 WAGTAIL_SITE_NAME = "Interaction demo"
+# Approvers approve; the final approval publishes for them (see the README).
+WAGTAIL_FINISH_WORKFLOW_ACTION = "interaction.workflows.publish_approved"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
 # Maps a request to the contact offers are proposed to. The demo's reads
 # ?contact=<id> (remembered in the session): anyone can pose as any contact,

@@ -43,7 +43,8 @@ MATRIX = {
         "offer": {"create", "edit", "delete"},
         "category": {"create", "edit", "delete"},
     },
-    "approver": {"offer": {"publish"}, "category": {"publish"}, "space": {"publish"}},
+    # Approvers approve in the workflow, which publishes for them.
+    "approver": {},
     "delivery": {},
 }
 
@@ -297,8 +298,9 @@ def test_object_permissions_follow_environments(
     assert manager.has_perm("interaction.change_offer", offer)
     assert not manager.has_perm("interaction.change_offer", other_offer)
     assert not manager.has_perm("interaction.delete_offer", other_offer)
-    assert approver.has_perm("interaction.publish_offer", offer)
-    assert not approver.has_perm("interaction.publish_offer", other_offer)
+    assert approver.has_perm("interaction.view_offer", offer)
+    assert not approver.has_perm("interaction.view_offer", other_offer)
+    assert not approver.has_perm("interaction.publish_offer", offer)
     # Administrators work in every environment, listed or not.
     assert administrator.has_perm("interaction.change_offer", other_offer)
     assert superuser.has_perm("interaction.change_offer", other_offer)
@@ -341,3 +343,12 @@ def test_only_administrators_edit_spaces_and_typology_rules(
         else:
             assert_refused(response)
             assert_refused(client.get(url(Model, "add")))
+
+
+def test_approvers_cannot_unpublish_outside_the_workflow(client, role_user, offer):
+    client.force_login(role_user("approver"))
+
+    assert_refused(client.get(url(Offer, "unpublish", offer)))
+    assert_refused(client.post(url(Offer, "unpublish", offer)))
+    offer.refresh_from_db()
+    assert offer.live

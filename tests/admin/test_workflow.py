@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import Group
-from wagtail.models import GroupApprovalTask, Workflow, WorkflowState
+from wagtail.models import Workflow, WorkflowState
 
-from interaction.models import Offer, OfferCategory, OfferSpace
+from interaction.models import EnvironmentApprovalTask, Offer, OfferCategory, OfferSpace
 from interaction.roles import OFFER_APPROVERS, WORKFLOW_NAME
 from tests.builders import (
     admin_form_data,
@@ -53,7 +53,7 @@ def test_offer_approval_workflow_is_assigned_to_the_catalogue(db):
         assert model.get_default_workflow() == workflow
     tasks = [task.specific for task in workflow.tasks.all()]
     assert len(tasks) == 1
-    assert isinstance(tasks[0], GroupApprovalTask)
+    assert isinstance(tasks[0], EnvironmentApprovalTask)
     assert list(tasks[0].groups.all()) == [Group.objects.get(name=OFFER_APPROVERS)]
 
 

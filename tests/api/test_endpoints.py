@@ -387,11 +387,12 @@ def test_tracked_link_records_acceptance_and_redirects(client, proposed, banner)
     assert client.get(proposed["tracked_url"]).status_code == 302
 
 
-def test_tracked_url_helper(client, proposed):
-    path = tracked_url(proposed["id"], "https://example.com/x")
+def test_tracked_url_helper(client, proposed, settings):
+    settings.INTERACTION_BASE_URL = "https://shop.example.org/"
+    link = tracked_url(proposed["id"], "https://example.com/x")
 
-    assert path.startswith("/api/interaction/v1/t/")
-    response = client.get(path)
+    assert link.startswith("https://shop.example.org/api/interaction/v1/t/")
+    response = client.get(link.removeprefix("https://shop.example.org"))
     assert response.status_code == 302
     assert response["Location"] == "https://example.com/x"
     assert Proposition.objects.get(pk=proposed["id"]).status == "accepted"
@@ -490,3 +491,31 @@ def test_batch_of_bad_size_or_calls_is_422(client, banner, calls):
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][:3] == ["body", "payload", "calls"]
+
+
+def test_tracked_links_never_take_the_callers_host(client, contact, offer, settings):
+    settings.INTERACTION_BASE_URL = "https://shop.example.org"
+    offer.destination_url = "https://example.com/gold"
+    publish(offer)
+
+    response = client.post(
+        "/api/interaction/v1/propose",
+        {"space": "home-banner", "contact": contact.pk},
+        content_type="application/json",
+        headers={"host": "attacker.example"},
+    )
+
+    link = response.json()["propositions"][0]["tracked_url"]
+    assert link.startswith("https://shop.example.org/api/interaction/v1/t/")
+
+
+def test_tracked_links_and_tokens_expire(client, proposed, settings):
+    settings.INTERACTION_SIGNATURE_MAX_AGE = -1
+
+    assert client.get(proposed["tracked_url"]).status_code == 404
+    response = client.post(
+        f"/api/interaction/v1/propositions/{proposed['id']}/status",
+        {"status": "presented", "token": proposed["token"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 403

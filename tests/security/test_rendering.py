@@ -669,7 +669,7 @@ def test_every_documented_variable_renders(client, environment, category, contac
     assert values[9:11] == ["640", "320"]
     assert values[11:13] == ["<p>Rich <b>text</b></p>", "Plain text"]
     assert values[13:16] == [str(proposition["id"]), "1", "1.0"]
-    assert values[16].startswith("/api/interaction/v1/t/")
+    assert values[16].startswith("http://testserver/api/interaction/v1/t/")
     assert proposition["tracked_url"].endswith(values[16])
     assert values[17:20] == ["Ada", "36", "GB"]
     assert values[20:] == ["every-variable", "Every-Variable", "web"]
