@@ -158,8 +158,10 @@ def _excluded(
     key = outcome.contact_key or outcome.visitor
     if personal and key:
         longest = max(rule.period for rule in personal)
+        # A history the lookup brought covers the environment's history
+        # period, the longest of all its personal rules: always enough.
         rows = contact_history
-        if rows is None or longest > environment.history_period:
+        if rows is None:
             rows = history.contact_history(
                 environment.id,
                 key,
