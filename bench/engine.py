@@ -1,501 +1,213 @@
 """Offer engine benchmark (not a test): PostgreSQL only. See bench/README.md.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/interaction_bench \
-        .venv/bin/python bench/engine.py [--calls 2000] [--warmup 200] [--profile]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/interaction_bench \\
+        .venv/bin/python bench/engine.py [--calls 2000] [--warmup 200]
+        [--only core,big,...] [--profile]
 
 Builds (once, reused on later runs) a bench environment with 10 spaces x 100
-live offers, 3 typology rules, 100,000 contacts and 1,000,000 history rows, then
-times ``propose`` for random contacts: the engine core alone, the service with
-its database readers, and the HTTP API (test client and a loopback server)
-next to a floor view measured the same way; then the core again with a
-10,000-offer catalogue.
+live offers, 3 typology rules, 100,000 contacts and 1,000,000 history rows
+(and the page, template, capping and history-contact data of bench/common.py),
+then times ``propose``: the engine core alone, the service with its database
+readers, the HTTP API (test client and a loopback server) next to floor views
+measured call by call with it, storing, a global cap, Redis, heavy histories, a
+custom template, big spaces and the first call after a publish.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import dataclasses
-import datetime
 import http.client
 import io
 import json
-import os
 import pstats
 import random
-import statistics
 import sys
-import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "site")]
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
-# Production-like by default (DEBUG=True would also log every SQL query).
-os.environ.setdefault("DJANGO_DEBUG", "0")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
+from bench import common  # noqa: E402 (sets Django up)
+from bench.common import log  # noqa: E402
 
-django.setup()
+DUPLICATES_10K = 10  # (a10k): each compiled offer 10 times
+BIG_SPACES = (1_000, 10_000)  # offers in ONE space, in memory
 
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
+TARGET_CORE_MS = 0.1  # a space of 100 offers
+TARGET_BIG_RATIO = 3.0  # 10,000 offers in one space / 100 offers
+TARGET_HTTP_RATIO = 1.5  # issue 8's target, store=false
+TARGET_STORE_RATIO = 1.5
+TARGET_CAP_RATIO = 1.7
+TARGET_REDIS_RATIO = 1.5
+TARGET_HISTORY_RATIO = 1.5
+TARGET_FIRST_CALL_MS = 50.0
+PUBLISH_REPEATS = 5
 
-ENV_CODE = "bench-1k"
-SPACES = 10
-OFFERS_PER_SPACE = 100
-CONTACTS = 100_000
-HISTORY_ROWS = 1_000_000
-HISTORY_DAYS = 60
-DUPLICATES_10K = 10  # the 10k catalogue: each compiled offer 10 times
-EMAIL_DOMAIN = "bench.invalid"
-COUNTRIES = ["FR", "GB", "DE", "ES", "IT", "US"]
-TIERS = ["none", "silver", "gold", "platinum"]
-PROPOSE_PATH = "/api/interaction/v1/propose"
-
-TARGET_CORE_MS = 1.0
-TARGET_HTTP_RATIO = 1.5
-TARGET_10K_RATIO = 2.0
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
+LINES = (
+    "core",
+    "big",
+    "service",
+    "history",
+    "template",
+    "http",
+    "store",
+    "cap",
+    "redis",
+    "publish",
+)
 
 
-# --- Database ------------------------------------------------------------------
+# --- Readers preloaded from the database -------------------------------------------
 
 
-def ensure_database() -> None:
-    if connection.vendor != "postgresql":
-        sys.exit(
-            "bench/engine.py measures PostgreSQL only; this database is "
-            f"{connection.vendor!r}. Set DATABASE_URL, e.g. "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/interaction_bench"
-        )
-    import psycopg2
-
-    db = settings.DATABASES["default"]
-    params = {
-        "dbname": "postgres",
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-    }
-    admin = psycopg2.connect(**{k: v for k, v in params.items() if v})
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if cursor.fetchone() is None:
-            log(f"creating database {db['NAME']}")
-            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    admin.close()
-    call_command("migrate", interactive=False, verbosity=0)
+def _freeze(value):
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return frozenset((k, _freeze(v)) for k, v in value.items())
+    return value
 
 
-# --- Data ------------------------------------------------------------------------
+class Replay:
+    """A reader (contact directory or history) whose answers are preloaded.
 
-
-def publish(obj):
-    obj.save_revision().publish(skip_permission_checks=True)
-    obj.refresh_from_db()
-    return obj
-
-
-@contextlib.contextmanager
-def search_index_paused(model):
-    """Skip the per-save search index update of ``model``, then index in bulk.
-
-    On PostgreSQL each indexed save runs Wagtail's title-norm refresh, which
-    rewrites every index entry whose title length equals the average; with
-    many similar titles that is ~0.3-1 s per publish and bloats the table.
+    While ``recording``, each call goes to the database reader and its answer
+    is kept by its arguments; afterwards the same call returns the kept
+    answer: the engine core measured without the database, through exactly
+    the reader methods and arguments it uses in production. Calls not seen
+    while recording go to the database and are counted in ``misses``.
     """
-    from django.db.models.signals import post_save
-    from modelsearch.signal_handlers import post_save_signal_handler
-    from wagtail.search.backends import get_search_backends
 
-    connected = post_save.disconnect(post_save_signal_handler, sender=model)
-    try:
-        yield
-    finally:
-        if connected:
-            post_save.connect(post_save_signal_handler, sender=model)
-    for backend in get_search_backends(with_auto_update=True):
-        backend.add_bulk(model, list(model.objects.all()))
+    def __init__(self, reader):
+        self._reader = reader
+        self._answers = {}
+        self.recording = True
+        self.misses = 0
 
+    def __getattr__(self, name):
+        method = getattr(self._reader, name)
+        answers = self._answers
 
-def build_catalogue():
-    from interaction.models import (
-        Environment,
-        Offer,
-        OfferCategory,
-        OfferSpace,
-        SpaceContentField,
-        TypologyRule,
-    )
+        def replay(*args, **kwargs):
+            try:
+                key = (name, _freeze(args), _freeze(kwargs))
+                return answers[key]
+            except TypeError:  # arguments that cannot be a key
+                if not self.recording:
+                    self.misses += 1
+                return method(*args, **kwargs)
+            except KeyError:
+                if not self.recording:
+                    self.misses += 1
+                result = method(*args, **kwargs)
+                if isinstance(result, Iterator):
+                    result = list(result)
+                answers[key] = result
+                return result
 
-    environment, _ = Environment.objects.get_or_create(
-        code=ENV_CODE,
-        defaults={"label": "Benchmark (1k offers)", "dimension": "home.contact"},
-    )
-
-    # Categories: 4 roots with 2 children each; offers go in the 8 leaves.
-    categories = {
-        c.code: c for c in OfferCategory.objects.filter(environment=environment)
-    }
-    leaves = []
-    for r, root_code in enumerate(["cards", "loans", "savings", "insurance"]):
-        root = categories.get(root_code)
-        if root is None:
-            extra = {}
-            if r == 0:
-                extra = {
-                    "weight_multiplier": 1.5,
-                    "target_filter": {"field": "age", "op": ">=", "value": 18},
-                }
-            root = OfferCategory(
-                environment=environment,
-                code=root_code,
-                label=root_code.title(),
-                themes=root_code,
-                live=False,
-                **extra,
-            )
-            root.save()
-            publish(root)
-        for child in ("a", "b"):
-            code = f"{root_code}-{child}"
-            leaf = categories.get(code)
-            if leaf is None:
-                leaf = OfferCategory(
-                    environment=environment,
-                    parent=root,
-                    code=code,
-                    label=code.title(),
-                    live=False,
-                )
-                leaf.save()
-                publish(leaf)
-            leaves.append(leaf)
-
-    spaces = []
-    for s in range(SPACES):
-        code = f"bench-web-{s}"
-        space = OfferSpace.objects.filter(code=code).first()
-        if space is None:
-            space = OfferSpace(
-                environment=environment,
-                code=code,
-                label=f"Bench web {s}",
-                channel="web",
-                max_offers=3,
-                live=False,
-            )
-            space.content_fields = [SpaceContentField(field="title", required=True)]
-            space.save()
-        if not space.live:
-            publish(space)
-        spaces.append(space)
-
-    rules = [
-        dict(
-            code="bench-per-offer",
-            label="Same offer at most twice a week",
-            counted_offers="offer",
-            period_days=7,
-            quantity=2,
-        ),
-        dict(
-            code="bench-per-category",
-            label="At most 3 offers of a category in 3 days",
-            counted_offers="category",
-            period_days=3,
-            quantity=3,
-        ),
-        dict(
-            code="bench-all-offers",
-            label="At most 8 offers in 30 days",
-            counted_offers="all",
-            period_days=30,
-            quantity=8,
-        ),
-    ]
-    for rule in rules:
-        TypologyRule.objects.get_or_create(
-            environment=environment, code=rule.pop("code"), defaults=rule
-        )
-
-    live_codes = set(
-        Offer.objects.filter(environment=environment, live=True).values_list(
-            "code", flat=True
-        )
-    )
-    total = SPACES * OFFERS_PER_SPACE
-    missing = [i for i in range(total) if f"o{i:05d}" not in live_codes]
-    if missing:
-        log(f"  publishing {len(missing)} offers (save_revision().publish())")
-        started = time.perf_counter()
-        now = timezone.now()
-        existing = {
-            o.code: o for o in Offer.objects.filter(environment=environment, live=False)
-        }
-        with search_index_paused(Offer):
-            for start in range(0, len(missing), 100):
-                with transaction.atomic():
-                    for i in missing[start : start + 100]:
-                        code = f"o{i:05d}"
-                        offer = existing.get(code)
-                        if offer is None:
-                            offer = new_offer(i, leaves, spaces, now)
-                        publish(offer)
-                log(f"    {start + 100}/{len(missing)}")
-        log(f"  published in {time.perf_counter() - started:.1f} s")
-    return environment
+        if not name.startswith("__"):
+            setattr(self, name, replay)
+        return replay
 
 
-def new_offer(i, leaves, spaces, now):
-    """Offer ``i`` (saved as a draft): a target filter and two weight rows."""
-    from interaction.models import Offer, OfferWeight
-
-    offer = Offer(
-        category=leaves[i % len(leaves)],
-        code=f"o{i:05d}",
-        label=f"Offer {i}",
-        title=f"Offer {i} title",
-        destination_url=f"https://bank.example/offers/{i}",
-        text_content=f"Text of offer {i}.",
-        # About half the contacts match: age >= 18..42 and 4 countries of 6.
-        target_filter={
-            "all": [
-                {"field": "age", "op": ">=", "value": 18 + i % 25},
-                {
-                    "field": "country",
-                    "op": "in",
-                    "value": [COUNTRIES[(i + k) % len(COUNTRIES)] for k in range(4)],
-                },
-            ]
-        },
-        live=False,
-    )
-    offer.spaces = [spaces[i % SPACES]]
-    offer.weights = [
-        OfferWeight(label="formula", value=f"{1 + i % 5} + age / 10"),
-        OfferWeight(
-            label="dated",
-            value=str(10 + i % 7),
-            start_date=now - datetime.timedelta(days=365),
-            end_date=now + datetime.timedelta(days=5 * 365),
-            target_filter={
-                "field": "loyalty_tier",
-                "op": "in",
-                "value": ["gold", "platinum"],
-            },
-        ),
-    ]
-    offer.save()
-    return offer
+# --- In-memory catalogues ----------------------------------------------------------
 
 
-def build_contacts():
-    from home.models import Contact
-
-    existing = Contact.objects.filter(email__endswith="@" + EMAIL_DOMAIN).count()
-    if existing >= CONTACTS:
-        return
-    log(f"  creating {CONTACTS - existing} contacts")
-    have = set(
-        Contact.objects.filter(email__endswith="@" + EMAIL_DOMAIN).values_list(
-            "email", flat=True
-        )
-    )
-    rng = random.Random(1)
-    batch = []
-    for i in range(CONTACTS):
-        email = f"c{i:06d}@{EMAIL_DOMAIN}"
-        values = dict(
-            first_name=f"First{i}",
-            last_name=f"Last{i}",
-            age=rng.randint(18, 80),
-            country=rng.choice(COUNTRIES),
-            loyalty_tier=rng.choice(TIERS),
-            signup_date=datetime.date(2020, 1, 1)
-            + datetime.timedelta(days=rng.randrange(2000)),
-        )
-        if email in have:
-            continue
-        batch.append(Contact(email=email, **values))
-        if len(batch) == 10_000:
-            Contact.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        Contact.objects.bulk_create(batch)
-
-
-def build_history(environment):
-    from home.models import Contact
-
-    from interaction.models import Offer, Proposition
-
-    rows = Proposition.objects.filter(environment=environment).count()
-    if rows == HISTORY_ROWS:
-        return
-    log(f"  inserting {HISTORY_ROWS:,} history rows (INSERT ... generate_series)")
-    started = time.perf_counter()
-    table = Proposition._meta.db_table
-    through = Offer.spaces.through._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        if rows:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE environment_id = %s", [environment.pk]
-            )
-        cursor.execute("SELECT setseed(0.42)")
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE bench_o ON COMMIT DROP AS
-            SELECT row_number() OVER (ORDER BY o.id) AS rn, o.id, o.code,
-                   o.category_id,
-                   (SELECT s.offerspace_id FROM {through} s
-                    WHERE s.offer_id = o.id ORDER BY s.offerspace_id LIMIT 1)
-                   AS space_id
-            FROM {Offer._meta.db_table} o
-            WHERE o.environment_id = %s AND o.live
-            """,
-            [environment.pk],
-        )
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE bench_c ON COMMIT DROP AS
-            SELECT row_number() OVER (ORDER BY id) AS rn, id
-            FROM {Contact._meta.db_table} WHERE email LIKE %s
-            """,
-            ["%@" + EMAIL_DOMAIN],
-        )
-        cursor.execute("SELECT count(*) FROM bench_o")
-        n_offers = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM bench_c")
-        n_contacts = cursor.fetchone()[0]
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (interaction_id, environment_id, offer_id, offer_code,
-                category_id, space_id, channel, contact_key, visitor_id, campaign_id,
-                rank, weight, status, event_date, last_modified)
-            SELECT gen_random_uuid(), %s, o.id, o.code, o.category_id, o.space_id,
-                'web', c.id::text, '', NULL, r.rank, r.weight,
-                CASE WHEN r.s < 0.70 THEN 'proposed' WHEN r.s < 0.85 THEN 'presented'
-                     WHEN r.s < 0.95 THEN 'accepted' ELSE 'rejected' END,
-                r.event_date, r.event_date
-            FROM (
-                SELECT g,
-                       1 + floor(random() * %s)::int AS orn,
-                       1 + floor(random() * %s)::int AS crn,
-                       1 + floor(random() * 3)::int AS rank,
-                       round((random() * 20)::numeric, 2)::float AS weight,
-                       random() AS s,
-                       now() - random() * interval '{HISTORY_DAYS} days' AS event_date
-                FROM generate_series(1, %s) AS g
-            ) r
-            JOIN bench_o o ON o.rn = r.orn
-            JOIN bench_c c ON c.rn = r.crn
-            """,
-            [environment.pk, n_offers, n_contacts, HISTORY_ROWS],
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {table}")
-    log(f"  inserted in {time.perf_counter() - started:.1f} s")
-
-
-# --- Measures ----------------------------------------------------------------------
-
-
-def timed(fn, items, warmup):
-    for item in warmup:
-        fn(item)
-    times = []
-    for item in items:
-        started = time.perf_counter_ns()
-        fn(item)
-        times.append((time.perf_counter_ns() - started) / 1e6)
-    return times
-
-
-def summary(times):
-    ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * len(ordered))) - 1)]
-    return statistics.median(ordered), p99
-
-
-class MemoryHistory:
-    """Preloaded contact histories: the engine core measured without the DB."""
-
-    def __init__(self, rows_by_key):
-        self.rows_by_key = rows_by_key
-
-    def contact_history(self, environment_id, key, visitor, period):
-        since, until = period
-        return [
-            row
-            for row in self.rows_by_key.get(key, ())
-            if since <= row.event_date <= until
-        ]
-
-    def offer_counts(self, offer_ids, period, channel, statuses):
-        return {}  # the bench has no global capping rule
-
-
-def catalogue_10k(catalogue, environment_id, *, dense):
-    """The 1k catalogue grown to 10k offers by copying its compiled offers.
-
-    ``dense=False``: the copies go to 9 copies of each space, so spaces keep 100
-    offers each (100 spaces); the calls still ask the original spaces.
-    ``dense=True``: the copies stay on the same spaces (1,000 offers a space).
-    """
-    from interaction.engine.catalogue import index_by_space
-
+def catalogue_10k(catalogue, environment_id, space_ids):
+    """(a10k): the 10 bench spaces' offers duplicated 9 times with new ids onto
+    9 copies of each space (terms of their own: each compiles its own
+    function), so the catalogue has 100 spaces of 100 offers."""
     env = catalogue.environments[environment_id]
+    bench = [o for o in env.offers if o.space_ids & space_ids]
     stride = 10 ** (len(str(max(o.id for o in env.offers))) + 1)
-    env_spaces = [s for s in catalogue.spaces.values() if s.environment_id == env.id]
-    space_stride = 10 ** (len(str(max(s.id for s in env_spaces))) + 1)
+    env_spaces = [s for s in catalogue.spaces.values() if s.id in space_ids]
+    space_stride = 10 ** (len(str(max(s.id for s in catalogue.spaces.values()))) + 1)
     spaces = dict(catalogue.spaces)
     offers = list(env.offers)
     for k in range(1, DUPLICATES_10K):
-        if not dense:
-            for space in env_spaces:
-                copy = dataclasses.replace(
-                    space, id=space.id + k * space_stride, code=f"{space.code}-x{k}"
-                )
-                spaces[copy.code] = copy
+        for space in env_spaces:
+            copy = dataclasses.replace(
+                space, id=space.id + k * space_stride, code=f"{space.code}-x{k}"
+            )
+            spaces[copy.code] = copy
         offers += [
             dataclasses.replace(
                 o,
                 id=o.id + k * stride,
                 code=f"{o.code}-x{k}",
-                space_ids=o.space_ids
-                if dense
-                else frozenset(i + k * space_stride for i in o.space_ids),
-                # Terms of their own, so each copy compiles its own function.
+                space_ids=frozenset(i + k * space_stride for i in o.space_ids),
                 terms=dataclasses.replace(o.terms),
             )
-            for o in env.offers
+            for o in bench
         ]
-    offers.sort(key=lambda o: o.id)
-    ids = {o.id for o in offers}
-    rules = tuple(
-        rule
-        if rule.offer_ids is None
-        else dataclasses.replace(
-            rule,
-            offer_ids=frozenset(i for i in ids if i % stride in rule.offer_ids),
+    return _with_offers(catalogue, env, offers, spaces)
+
+
+def catalogue_one_space(catalogue, environment_id, space_ids, size):
+    """A catalogue where the space ``bench-big-<size>`` holds ``size`` offers:
+    the 1,000 offers of the 10 bench spaces (their history is real), then
+    distinct offers ``s…`` built like them, each with a target filter, a
+    weight formula and a dated weight of its own (``bench.common``'s schemes,
+    varied by number as ``new_offer`` does), compiled each into its own
+    function. Nothing is written to the database."""
+    from interaction.engine.evaluation import TargetFilter
+
+    env = catalogue.environments[environment_id]
+    bench = sorted(
+        (o for o in env.offers if o.space_ids & space_ids), key=lambda o: o.id
+    )
+    template = catalogue.spaces["bench-web-0"]
+    space_id = max(s.id for s in catalogue.spaces.values()) + size
+    space = dataclasses.replace(template, id=space_id, code=f"bench-big-{size}")
+    spaces = dict(catalogue.spaces)
+    spaces[space.code] = space
+    moved = [dataclasses.replace(o, space_ids=frozenset({space_id})) for o in bench]
+    first_id = max(o.id for o in env.offers) + 1
+    made = []
+    for j in range(size - len(moved)):
+        i = len(bench) + j  # offer number, for the varied terms
+        like = bench[j % len(bench)]
+        filters = tuple(
+            TargetFilter(f.label, common.offer_target_filter(i))
+            if f.label == "the offer"
+            else f
+            for f in like.terms.filters
         )
-        for rule in env.rules
-    )
+        formula, dated = like.terms.weight_rows
+        weight_rows = (
+            dataclasses.replace(formula, formula=common.offer_formula(i)),
+            dataclasses.replace(dated, formula=common.offer_dated_weight(i)),
+        )
+        made.append(
+            dataclasses.replace(
+                like,
+                id=first_id + j,
+                code=f"s{i:05d}",
+                label=f"Offer s{i}",
+                space_ids=frozenset({space_id}),
+                terms=dataclasses.replace(
+                    like.terms, filters=filters, weight_rows=weight_rows
+                ),
+            )
+        )
+    others = [o for o in env.offers if not o.space_ids & space_ids]
+    return _with_offers(catalogue, env, others + moved + made, spaces)
+
+
+def _with_offers(catalogue, env, offers, spaces):
+    from interaction.engine.catalogue import index_by_space
+
+    offers.sort(key=lambda o: o.id)
+    if any(rule.offer_ids is not None for rule in env.rules):
+        sys.exit("the in-memory catalogues expect rules without offer conditions")
     environments = dict(catalogue.environments)
-    environments[environment_id] = dataclasses.replace(
-        env, offers=tuple(offers), rules=rules
-    )
+    environments[env.id] = dataclasses.replace(env, offers=tuple(offers))
     return dataclasses.replace(
         catalogue,
         environments=environments,
@@ -504,23 +216,17 @@ def catalogue_10k(catalogue, environment_id, *, dense):
     )
 
 
-def start_server():
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+def compile_all(catalogue):
+    started = time.perf_counter()
+    count = 0
+    for env_catalogue in catalogue.environments.values():
+        for offer in env_catalogue.offers:
+            offer.terms.evaluate  # noqa: B018 (compiled on first use)
+            count += 1
+    return count, (time.perf_counter() - started) * 1000
 
-    class Handler(WSGIRequestHandler):
-        # As production servers do (gunicorn, uwsgi): otherwise the headers and
-        # body writes meet delayed ACKs and cost ~40 ms per response.
-        disable_nagle_algorithm = True
 
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadedWSGIServer(("127.0.0.1", 0), Handler, allow_reuse_address=True)
-    server.set_app(WSGIHandler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server
+# --- Run ---------------------------------------------------------------------------
 
 
 def profile(label, fn, items, limit=30):
@@ -541,70 +247,79 @@ def main():
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument(
-        "--profile", action="store_true", help="also cProfile (a), (a') and (b)"
+        "--only", default="", help=f"comma-separated lines among: {', '.join(LINES)}"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also cProfile the main measures"
     )
     args = parser.parse_args()
+    only = common.parse_only(args.only, LINES)
     run_started = time.perf_counter()
 
-    ensure_database()
-    settings.ROOT_URLCONF = "bench.urls"
+    common.ensure_database()
+    common.use_bench_urls()
 
-    from django.test import Client
-    from home.models import Contact
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.utils import timezone
 
     import bench.urls
+    from interaction import conf
     from interaction.delivery import propose as services
+    from interaction.delivery import versions
     from interaction.delivery.readers import DatabaseDirectory, DatabaseHistory
     from interaction.delivery.snapshot import build_snapshot, get_snapshot
     from interaction.engine import core
     from interaction.engine.call import Call
     from interaction.models import Offer, Proposition
 
-    log(f"== setup ({connection.settings_dict['NAME']})")
+    log(f"== {common.describe_code()}")
+    log(
+        f"   database {connection.settings_dict['NAME']}, cache "
+        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
+        f"load average {common.load_average()}"
+    )
     started = time.perf_counter()
-    environment = build_catalogue()
-    build_contacts()
-    build_history(environment)
-    setup_s = time.perf_counter() - started
+    environment, anonymous = common.build_all()
     n_offers = Offer.objects.filter(environment=environment, live=True).count()
-    n_contacts = Contact.objects.filter(email__endswith="@" + EMAIL_DOMAIN).count()
     n_rows = Proposition.objects.filter(environment=environment).count()
     log(
-        f"  environment {ENV_CODE} (id {environment.pk}): {n_offers:,} live offers "
-        f"in {SPACES} spaces, {n_contacts:,} contacts, {n_rows:,} history rows "
-        f"(setup {setup_s:.1f} s)"
+        f"   environment {common.ENV_CODE} (id {environment.pk}): {n_offers:,} live "
+        f"offers, {n_rows:,} history rows (data checked/built in "
+        f"{time.perf_counter() - started:.1f} s)"
     )
-    bench.urls.FLOOR_ENVIRONMENT_ID = environment.pk
 
     started = time.perf_counter()
     build_snapshot()
-    log(f"  build_snapshot(): {(time.perf_counter() - started) * 1000:.0f} ms")
+    log(f"   build_snapshot(): {(time.perf_counter() - started) * 1000:.0f} ms")
     snapshot = get_snapshot()
     catalogue = snapshot.catalogue
-    started = time.perf_counter()
-    compiled = 0
-    for env_catalogue in catalogue.environments.values():
-        for offer in env_catalogue.offers:
-            offer.terms.evaluate  # noqa: B018 (compiled on first use)
-            compiled += 1
-    log(
-        f"  compiling the terms of {compiled:,} offers (once per publish, on "
-        f"first use): {(time.perf_counter() - started) * 1000:.0f} ms"
-    )
+    compiled, ms = compile_all(catalogue)
+    log(f"   compiling the terms of {compiled:,} offers (if not done yet): {ms:.0f} ms")
 
-    # The sample: distinct random contacts, a random space each, a seed each.
+    # The floors' data: each space's live offers.
+    bench.urls.FLOOR_ENVIRONMENT_ID = environment.pk
+    for code, space in catalogue.spaces.items():
+        bench.urls.FLOOR_SPACES[code] = (
+            space.id,
+            space.environment_id,
+            space.channel,
+            space.initial_status,
+            [
+                (o.id, o.code, o.category_id)
+                for o in catalogue.offers_by_space.get(space.id, ())
+            ]
+            or [(None, "none", None)],
+        )
+
+    # The sample: distinct random contacts, a random bench space each, a seed
+    # each (the same calls for every measure).
     rng = random.Random(args.seed)
-    contact_ids = list(
-        Contact.objects.filter(email__endswith="@" + EMAIL_DOMAIN)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    chosen = rng.sample(contact_ids, args.calls + args.warmup)
-    space_codes = sorted(
-        code
-        for code, space in catalogue.spaces.items()
-        if space.environment_id == environment.pk
-    )
+    chosen = rng.sample(common.bench_contact_ids(), args.calls + args.warmup)
+    space_codes = [f"bench-web-{s}" for s in range(common.SPACES)]
+    bench_space_ids = frozenset(catalogue.spaces[c].id for c in space_codes)
+    now = timezone.now()
     calls = [
         Call(
             space=rng.choice(space_codes),
@@ -615,64 +330,10 @@ def main():
         )
         for pk in chosen
     ]
-    warm, sample = calls[: args.warmup], calls[args.warmup :]
+    indexes = list(range(len(calls)))
+    warm, sample = indexes[: args.warmup], indexes[args.warmup :]
 
-    # In-memory readers, preloaded for the sampled contacts from the same rows.
-    directory = DatabaseDirectory(snapshot.dimensions)
-    env_catalogue = catalogue.environments[environment.pk]
-    now = timezone.now()
-    margin = env_catalogue.history_period + datetime.timedelta(days=1)
-    db_history = DatabaseHistory()
-    contacts, histories = {}, {}
-    for call in calls:
-        found = directory.find(environment.pk, ("pk",), [call.contact], None)
-        contacts[call.contact] = found
-        histories[found.key] = db_history.contact_history(
-            environment.pk, found.key, False, (now - margin, now + margin)
-        )
-
-    class MemoryDirectory:
-        def find(self, environment_id, fields, values, history):
-            return contacts.get(values[0])
-
-    lookup = MemoryDirectory()
-
-    memory = MemoryHistory(histories)
-
-    space_ids = {code: space.id for code, space in catalogue.spaces.items()}
-
-    def core_runner(catalogue, stats):
-        def run_core(call):
-            outcome = core.propose(catalogue, call, lookup, memory)
-            stats["calls"] += 1
-            stats["proposed"] += len(outcome.proposals)
-            stats["candidates"] += len(
-                catalogue.offers_by_space.get(space_ids[call.space], ())
-            )
-
-        return run_core
-
-    big = catalogue_10k(catalogue, environment.pk, dense=False)
-    dense = catalogue_10k(catalogue, environment.pk, dense=True)
-    n_big = len(big.environments[environment.pk].offers)
-    core_stats, big_stats, dense_stats = (
-        {"proposed": 0, "calls": 0, "candidates": 0} for _ in range(3)
-    )
-    run_core = core_runner(catalogue, core_stats)
-    run_big = core_runner(big, big_stats)
-    run_dense = core_runner(dense, dense_stats)
-
-    def run_service(call):
-        services.propose(call, store=False)
-
-    # Setting ``store`` takes a trusted caller: the bench's own API key.
-    from interaction.models import ApiKey
-
-    ApiKey.objects.filter(label="bench").delete()
-    api_key = ApiKey(label="bench")
-    bearer = f"Bearer {api_key.issue()}"
-    api_key.save()
-    api_key.environments.set([environment])
+    bearer = common.new_api_key([environment, anonymous])
     client = Client(headers={"Authorization": bearer})
 
     def body(call, store=False):
@@ -686,24 +347,23 @@ def main():
             }
         )
 
-    def client_post(path, store=False):
-        def run(call):
+    def client_post(path, store=False, calls=calls):
+        def run(index):
             response = client.post(
-                path, body(call, store), content_type="application/json"
+                path, body(calls[index], store), content_type="application/json"
             )
             if response.status_code != 200:
                 raise SystemExit(f"{path}: {response.status_code} {response.content!r}")
 
         return run
 
-    server = start_server()
-    port = server.server_address[1]
-    conn = http.client.HTTPConnection("127.0.0.1", port)
+    server = common.start_server()
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
     headers = {"Content-Type": "application/json", "Authorization": bearer}
 
-    def http_post(path):
-        def run(call):
-            conn.request("POST", path, body(call).encode(), headers)
+    def http_post(path, store=False):
+        def run(index):
+            conn.request("POST", path, body(calls[index], store).encode(), headers)
             response = conn.getresponse()
             content = response.read()
             if response.status != 200:
@@ -711,171 +371,416 @@ def main():
 
         return run
 
-    results = {}
-
-    def measure(key, label, fn, target="", items=None):
-        times = timed(fn, *(items or (sample, warm)))
-        results[key] = summary(times)
-        median, p99 = results[key]
-        log(f"  {label:<46} median {median:8.3f} ms   p99 {p99:8.3f} ms   {target}")
-
-    def measure_together(*entries, target=""):
-        """Measures compared by a ratio, interleaved call by call (in turns
-        that alternate their order) so that all see the same machine load."""
-        for call in warm:
-            for _key, _label, fn in entries:
-                fn(call)
-        times = {key: [] for key, _label, _fn in entries}
-        for index, call in enumerate(sample):
-            turn = entries if index % 2 else tuple(reversed(entries))
-            for key, _label, fn in turn:
-                started = time.perf_counter_ns()
-                fn(call)
-                times[key].append((time.perf_counter_ns() - started) / 1e6)
-        for key, label, _fn in entries:
-            results[key] = summary(times[key])
-            median, p99 = results[key]
-            line = f"  {label:<46} median {median:8.3f} ms   p99 {p99:8.3f} ms"
-            log(line + (f"   {target}" if key == entries[0][0] and target else ""))
-
+    results = common.Results()
+    floor = bench.urls.FLOOR_PATH
+    floor_insert = bench.urls.FLOOR_INSERT_PATH
+    env_ids = [environment.pk, anonymous.pk]
     log(
-        f"\n== measures (load average {os.getloadavg()[0]:.2f}, "
-        f"{os.cpu_count()} CPUs): {args.calls} calls each after {args.warmup} "
-        "warm-up calls, random contact and space, count 3, store=False, "
-        f"seed {args.seed}"
-    )
-    measure_together(
-        ("core", "(a)  engine core, in-memory readers", run_core),
-        ("core10k", f"(a10k) engine core, {n_big:,} offers, 100 a space", run_big),
-        (
-            "core10k_dense",
-            f"(a10k') engine core, {n_big:,} offers, 1,000 a space",
-            run_dense,
-        ),
-        target=f"target median <= {TARGET_CORE_MS:g} ms",
-    )
-    measure("service", "(a') delivery propose, DB readers", run_service)
-    log("  breakdown of (a'), same calls:")
-    longest = env_catalogue.history_period
-
-    def lookup_with_history(call):
-        directory.find(
-            environment.pk, ("pk",), [call.contact], (now - longest, now + longest)
-        )
-
-    measure(
-        "lookup_history",
-        "  contact and its history (1 query, as (a') does)",
-        lookup_with_history,
-    )
-    measure(
-        "lookup",
-        "  contact alone (1 query)",
-        lambda call: directory.find(environment.pk, ("pk",), [call.contact], None),
-    )
-    measure(
-        "history",
-        "  history alone (1 query)",
-        lambda call: db_history.contact_history(
-            environment.pk, call.contact, False, (now - longest, now + longest)
-        ),
-    )
-    outcomes = [core.propose(catalogue, call, lookup, memory) for call in calls]
-
-    def run_render(outcome):
-        space_row = snapshot.spaces[outcome.space.code]
-        for proposal in outcome.proposals:
-            services._render(snapshot, space_row, proposal, None, outcome)
-
-    measure(
-        "render",
-        "  _render of the proposals",
-        run_render,
-        items=(outcomes[args.warmup :], outcomes[: args.warmup]),
+        f"\n== measures: {args.calls} calls each after {args.warmup} warm-up calls "
+        f"(random contact and bench space, count 3, seed {args.seed}); each line "
+        "with its reference is interleaved call by call"
     )
 
-    measure_together(
-        ("client", "(b1) POST propose, Django test client", client_post(PROPOSE_PATH)),
-        (
-            "client_floor",
-            "(b1f) floor view, Django test client",
-            client_post(bench.urls.FLOOR_PATH),
-        ),
-    )
-    measure_together(
-        (
-            "loop",
-            "(b2) POST propose, loopback HTTP keep-alive",
-            http_post(PROPOSE_PATH),
-        ),
-        (
-            "loop_floor",
-            "(b2f) floor view, loopback HTTP keep-alive",
-            http_post(bench.urls.FLOOR_PATH),
-        ),
-    )
-    # Storing (each call's contact is a different one, so what a call stores
-    # does not change the others); the rows are deleted afterwards, so the
-    # history stays as built for later runs.
-    last_id = Proposition.objects.order_by("-pk").values_list("pk", flat=True)[0]
-    try:
-        measure_together(
-            (
-                "client_store",
-                "(b3) POST propose store=true, test client",
-                client_post(PROPOSE_PATH, store=True),
-            ),
-            (
-                "client_store_floor",
-                "(b3f) floor view, Django test client",
-                client_post(bench.urls.FLOOR_PATH),
-            ),
-        )
-    finally:
-        Proposition.objects.filter(pk__gt=last_id).delete()
+    # --- engine core ---------------------------------------------------------
+    core_calls = [dataclasses.replace(call, date=now) for call in calls]
+    directory = Replay(DatabaseDirectory(snapshot.dimensions))
+    history = Replay(DatabaseHistory())
 
-    def ratio_line(label, num, den, target):
-        ratio = results[num][0] / results[den][0]
-        verdict = "OK" if ratio <= target else "MISSED"
-        log(f"  {label:<46} {ratio:6.2f}x   target <= {target:g}x  {verdict}")
+    def core_runner(catalogue, calls, stats):
+        offers_by_space = catalogue.offers_by_space
+        space_ids = {code: space.id for code, space in catalogue.spaces.items()}
 
-    log("\n== against the targets")
-    core_median = results["core"][0]
-    log(
-        f"  {'(a) engine core median':<46} {core_median:6.3f} ms target <= "
-        f"{TARGET_CORE_MS:g} ms  {'OK' if core_median <= TARGET_CORE_MS else 'MISSED'}"
-    )
-    ratio_line(
-        "(b1) test client propose / floor", "client", "client_floor", TARGET_HTTP_RATIO
-    )
-    ratio_line("(b2) loopback propose / floor", "loop", "loop_floor", TARGET_HTTP_RATIO)
-    ratio_line(
-        "(a10k) 10k offers / 1k offers (core)", "core10k", "core", TARGET_10K_RATIO
-    )
-    store_ratio = results["client_store"][0] / results["client_store_floor"][0]
-    store_label = "(b3) test client propose store=true / floor"
-    log(f"  {store_label:<46} {store_ratio:6.2f}x   (for information)")
-    dense_label = "(a10k') 1,000 offers a space / 100 (core)"
-    dense_ratio = results["core10k_dense"][0] / results["core"][0]
-    log(f"  {dense_label:<46} {dense_ratio:6.2f}x   (for information)")
-    for label, s in (("1k", core_stats), ("10k", big_stats), ("10k'", dense_stats)):
+        def run(index):
+            call = calls[index]
+            outcome = core.propose(catalogue, call, directory, history)
+            stats["calls"] += 1
+            stats["proposed"] += len(outcome.proposals)
+            stats["candidates"] += len(offers_by_space.get(space_ids[call.space], ()))
+
+        return run
+
+    def record(*runners):
+        """The first pass asks the database (and warms up); then replay."""
+        directory.recording = history.recording = True
+        for run in runners:
+            for index in indexes:
+                run(index)
+        directory.recording = history.recording = False
+
+    def workload(label, stats):
         log(
-            f"  workload {label}: {s['proposed'] / s['calls']:.2f} offers proposed, "
-            f"{s['candidates'] / s['calls']:.0f} offers in the called space (avg)"
+            f"     workload {label}: {stats['proposed'] / stats['calls']:.2f} offers "
+            f"proposed, {stats['candidates'] / stats['calls']:.0f} offers in the "
+            "called space (average)"
+        )
+
+    core_stats = {"proposed": 0, "calls": 0, "candidates": 0}
+    run_core = core_runner(catalogue, core_calls, core_stats)
+    if common.selected(only, "core"):
+        common.section("core: the engine alone, readers preloaded")
+        big10 = catalogue_10k(catalogue, environment.pk, bench_space_ids)
+        compiled, ms = compile_all(big10)
+        log(f"   (a10k) catalogue: {compiled:,} offers, compiled in {ms:.0f} ms")
+        s10 = {"proposed": 0, "calls": 0, "candidates": 0}
+        run_10k = core_runner(big10, core_calls, s10)
+        record(run_core, run_10k)
+        results.together(
+            [
+                ("core10k", "(a10k) core, 10,000 offers, 100 a space", run_10k),
+                ("core", "(a) core, a space of 100 offers", run_core),
+            ],
+            sample,
+            warm,
+        )
+        results.absolute("(a) engine core, 100 offers a space", "core", TARGET_CORE_MS)
+        results.ratio("(a10k) 10k offers in 100 spaces / (a)", "core10k", "core")
+        log(f"     replay misses (database reads while timed): {directory.misses}")
+        workload("(a)", core_stats)
+
+    if common.selected(only, "big"):
+        common.section(
+            "big: one space of 1,000 and of 10,000 distinct offers, in memory"
+        )
+        runners = []
+        for size in BIG_SPACES:
+            big = catalogue_one_space(catalogue, environment.pk, bench_space_ids, size)
+            compiled, ms = compile_all(big)
+            log(f"   bench-big-{size}: compiling its offers took {ms:.0f} ms")
+            calls_big = [
+                dataclasses.replace(call, space=f"bench-big-{size}")
+                for call in core_calls
+            ]
+            stats = {"proposed": 0, "calls": 0, "candidates": 0}
+            runners.append((size, core_runner(big, calls_big, stats), stats))
+        record(run_core, *(run for _size, run, _stats in runners))
+        results.together(
+            [
+                (f"big{size}", f"(big) core, {size:,} offers in one space", run)
+                for size, run, _stats in runners
+            ]
+            + [("core_ref", "(a) core, a space of 100 offers", run_core)],
+            sample,
+            warm,
+        )
+        results.absolute(
+            "(a) engine core, 100 offers (with big)", "core_ref", TARGET_CORE_MS
+        )
+        results.ratio("(big) 1,000 offers in one space / 100", "big1000", "core_ref")
+        results.ratio(
+            "(big) 10,000 offers in one space / 100",
+            "big10000",
+            "core_ref",
+            TARGET_BIG_RATIO,
+        )
+        log(f"     replay misses (database reads while timed): {directory.misses}")
+        for size, _run, stats in runners:
+            workload(f"{size:,}", stats)
+
+    # --- delivery propose with the database readers --------------------------
+    def service_runner(calls, stats=None):
+        def run(index):
+            result = services.propose(calls[index], store=False)
+            if stats is not None:
+                stats["calls"] += 1
+                stats["proposed"] += len(result.propositions)
+
+        return run
+
+    if common.selected(only, "service"):
+        common.section("service: delivery propose, database readers")
+        results.measure(
+            "service",
+            "(a') delivery propose, store=False",
+            service_runner(calls),
+            sample,
+            warm,
+        )
+
+    if common.selected(only, "history"):
+        common.section(
+            "history: contacts with 0, 10 and 1,000 history rows in the last 7 "
+            "days, delivery propose store=False"
+        )
+        by_size = common.history_contacts()
+        entries, stats_by_size = [], {}
+        for size in reversed(common.HISTORY_SIZES):
+            pks = by_size[size]
+            sized = [
+                dataclasses.replace(call, contact=str(pks[i % len(pks)]))
+                for i, call in enumerate(calls)
+            ]
+            stats_by_size[size] = {"proposed": 0, "calls": 0}
+            entries.append(
+                (
+                    f"history{size}",
+                    f"(h) delivery propose, {size:,} history rows",
+                    service_runner(sized, stats_by_size[size]),
+                )
+            )
+        results.together(entries, sample, warm)
+        results.ratio(
+            "(h) 1,000 history rows / none",
+            "history1000",
+            "history0",
+            TARGET_HISTORY_RATIO,
+        )
+        results.ratio("(h) 10 history rows / none", "history10", "history0")
+        for size, stats in stats_by_size.items():
+            log(
+                f"     {size:,} rows: {stats['proposed'] / stats['calls']:.2f} offers "
+                "proposed a call (the rules exclude more with more history)"
+            )
+
+    if common.selected(only, "template"):
+        common.section(
+            "template: the same 100 offers through a custom space template and "
+            "the default one, delivery propose store=False"
+        )
+        custom = [
+            dataclasses.replace(call, space=common.TEMPLATE_SPACE) for call in calls
+        ]
+        default = [dataclasses.replace(call, space=common.PAGE_SPACE) for call in calls]
+        results.together(
+            [
+                ("tpl_custom", "(t) custom template", service_runner(custom)),
+                ("tpl_default", "(t) default template", service_runner(default)),
+            ],
+            sample,
+            warm,
+        )
+        results.ratio("(t) custom template / default", "tpl_custom", "tpl_default")
+
+    # --- HTTP ------------------------------------------------------------------
+    if common.selected(only, "http"):
+        common.section("http: POST propose store=false / one-SELECT floor")
+        results.together(
+            [
+                (
+                    "client",
+                    "(b1) POST propose, test client",
+                    client_post(common.PROPOSE_PATH),
+                ),
+                ("client_floor", "(b1f) SELECT floor, test client", client_post(floor)),
+            ],
+            sample,
+            warm,
+        )
+        results.ratio(
+            "(b1) test client, store=false / floor",
+            "client",
+            "client_floor",
+            TARGET_HTTP_RATIO,
+        )
+        results.together(
+            [
+                ("loop", "(b2) POST propose, loopback", http_post(common.PROPOSE_PATH)),
+                ("loop_floor", "(b2f) SELECT floor, loopback", http_post(floor)),
+            ],
+            sample,
+            warm,
+        )
+        results.ratio(
+            "(b2) loopback, store=false / floor",
+            "loop",
+            "loop_floor",
+            TARGET_HTTP_RATIO,
+        )
+
+    # Storing: each call's contact is a different one, so what a call stores
+    # does not change the others; the rows are deleted afterwards.
+    def storing(prefix, label):
+        results.together(
+            [
+                (
+                    prefix,
+                    f"({label}) POST propose store=true, test client",
+                    client_post(common.PROPOSE_PATH, store=True),
+                ),
+                (
+                    f"{prefix}_floor",
+                    f"({label}f) one-INSERT floor, test client",
+                    client_post(floor_insert, store=True),
+                ),
+            ],
+            sample,
+            warm,
+        )
+
+    if common.selected(only, "store"):
+        common.section("store: POST propose store=true / one-INSERT floor")
+        with common.rows_removed_after(env_ids):
+            storing("store", "s")
+            results.ratio(
+                "(s) test client, storing / one INSERT",
+                "store",
+                "store_floor",
+                TARGET_STORE_RATIO,
+            )
+            results.together(
+                [
+                    (
+                        "store_loop",
+                        "(s2) POST propose store=true, loopback",
+                        http_post(common.PROPOSE_PATH, store=True),
+                    ),
+                    (
+                        "store_loop_floor",
+                        "(s2f) one-INSERT floor, loopback",
+                        http_post(floor_insert, store=True),
+                    ),
+                ],
+                sample,
+                warm,
+            )
+            results.ratio(
+                "(s2) loopback, storing / one INSERT",
+                "store_loop",
+                "store_loop_floor",
+                TARGET_STORE_RATIO,
+            )
+
+    if common.selected(only, "cap"):
+        common.section(
+            "cap: storing with a global capping rule on every offer "
+            f"({common.CAP_QUANTITY:,} per {common.CAP_DAYS} days)"
+        )
+        rule = common.build_cap_rule(environment)
+        common.set_rule_active(rule, True)
+        try:
+            with common.rows_removed_after(env_ids):
+                storing("cap", "c")
+        finally:
+            common.set_rule_active(rule, False)
+        results.ratio(
+            "(c) storing with a global cap / one INSERT",
+            "cap",
+            "cap_floor",
+            TARGET_CAP_RATIO,
+        )
+
+    if common.selected(only, "redis"):
+        common.section("redis: storing, Redis as the default cache")
+        with override_settings(CACHES=common.REDIS_CACHES):
+            from django.core.cache import cache
+
+            probe = f"probe-{uuid.uuid4().hex}"
+            cache.set(probe, 1, 10)
+            if cache.get(probe) != 1:
+                raise SystemExit(f"Redis at {common.REDIS_URL} does not answer")
+            cache.delete(probe)
+            with common.rows_removed_after(env_ids):
+                storing("redis", "r")
+        results.ratio(
+            "(r) storing, Redis cache / one INSERT",
+            "redis",
+            "redis_floor",
+            TARGET_REDIS_RATIO,
+        )
+
+    if common.selected(only, "publish"):
+        common.section("publish: the first call after a publish")
+        first_after_publish(
+            results, client, calls, body, environment, versions, conf, get_snapshot
         )
 
     if args.profile:
         prof = sample[: min(500, len(sample))]
         profile("(a) engine core", run_core, prof)
-        profile("(a10k) engine core, 10k offers", run_big, prof)
-        profile("(a') delivery propose", run_service, prof)
-        profile("(b1) test client propose", client_post(PROPOSE_PATH), prof)
+        profile("(a') delivery propose", service_runner(calls), prof)
+        profile("(b1) test client propose", client_post(common.PROPOSE_PATH), prof)
+        with common.rows_removed_after(env_ids):
+            profile(
+                "(s) test client propose store=true",
+                client_post(common.PROPOSE_PATH, store=True),
+                prof,
+            )
 
     conn.close()
-    server.shutdown()
-    server.server_close()
-    log(f"\nload average at the end {os.getloadavg()[0]:.2f}")
-    log(f"total run time {time.perf_counter() - run_started:.1f} s")
+    common.stop_server(server)
+    results.report(run_started)
+
+
+def first_after_publish(
+    results, client, calls, body, environment, versions, conf, get_snapshot
+):
+    """The first POST propose (store=false) after a publish, in a process that
+    served the previous version: another process's publish (a new version
+    token written, then the version check interval waited) and this
+    process's own publish (``save_revision().publish()`` of a live offer)."""
+    from interaction.models import Offer
+
+    interval = float(getattr(conf, "version_check_seconds", lambda: 1.0)())
+
+    def post(call):
+        started = time.perf_counter_ns()
+        response = client.post(
+            "/api/interaction/v1/propose", body(call), content_type="application/json"
+        )
+        elapsed = (time.perf_counter_ns() - started) / 1e6
+        if response.status_code != 200:
+            raise SystemExit(f"propose: {response.status_code} {response.content!r}")
+        return elapsed
+
+    def served_after(call, token, limit=30.0):
+        """Seconds until calls are served by the catalogue of ``token``."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < limit:
+            if get_snapshot().version == token:
+                return time.perf_counter() - started
+            post(call)
+            time.sleep(0.005)
+        return float("nan")
+
+    offers = list(
+        Offer.objects.filter(environment=environment, live=True, code__startswith="o")
+        .order_by("code")
+        .values_list("pk", flat=True)[:PUBLISH_REPEATS]
+    )
+    for variant in ("other", "same"):
+        firsts, warms, lags = [], [], []
+        for r in range(PUBLISH_REPEATS):
+            call = calls[r]
+            warms.append(min(post(call) for _ in range(5)))  # a warm call
+            if variant == "other":
+                token = uuid.uuid4().hex
+                versions._write(token)
+                time.sleep(interval + 0.05)
+            else:
+                offer = Offer.objects.get(pk=offers[r])
+                common.publish(offer)
+                token = None
+            firsts.append(post(call))
+            if token is not None:
+                lags.append(served_after(call, token))
+        key = f"publish_{variant}"
+        median, worst = sorted(firsts)[len(firsts) // 2], max(firsts)
+        results.figures[key] = (median, worst)
+        results.figures[key + "_warm"] = (sorted(warms)[len(warms) // 2], max(warms))
+        short = "(p)" if variant == "other" else "(p')"
+        label = (
+            f"{short} first call, another process published"
+            if variant == "other"
+            else f"{short} first call, this process published"
+        )
+        log(f"   {label}: " + ", ".join(f"{t:.1f}" for t in firsts) + " ms")
+        if variant == "other":
+            log(
+                f"     (each after waiting the {interval:g} s version check interval; "
+                "calls served the new version after "
+                + ", ".join(f"{lag * 1000:.0f}" for lag in lags)
+                + " ms more)"
+            )
+        verdict = (
+            f"target median <= {TARGET_FIRST_CALL_MS:g} ms  "
+            + ("PASS" if median <= TARGET_FIRST_CALL_MS else "MISS")
+            if variant == "other"
+            else "(for information)"
+        )
+        results.note(
+            f"  {label:<52} {median:7.1f} ms (max {worst:7.1f} of "
+            f"{PUBLISH_REPEATS})  {verdict}"
+        )
+        results.ratio(f"{short} first call / a warm call", key, key + "_warm")
 
 
 if __name__ == "__main__":

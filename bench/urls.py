@@ -1,15 +1,25 @@
-"""The demo's URLs plus the benchmark's floor view (ROOT_URLCONF while benchmarking).
+"""The demo's URLs plus the benchmark's floor views (ROOT_URLCONF while benchmarking).
 
-The floor is the cheapest useful Django JSON endpoint: it parses the same body
-as the propose API, runs one indexed query on the proposition table and returns
-JSON, through the same middleware. ``FLOOR_ENVIRONMENT_ID`` is set by
-``bench/engine.py`` before the first request.
+Each floor is the cheapest useful Django JSON endpoint for what it is compared
+with, through the same middleware, parsing the same JSON body as the propose
+API:
+
+- ``/bench/floor`` runs one indexed query on the proposition table (the
+  contact's recent propositions, first 10 ids) and returns JSON;
+- ``/bench/floor-insert`` inserts ``count`` proposition rows, filled as the
+  engine fills them, with ONE ``INSERT … RETURNING id`` in autocommit and
+  returns their ids.
+
+``FLOOR_ENVIRONMENT_ID`` and ``FLOOR_SPACES`` are set by the bench scripts
+before the first request.
 """
 
 import datetime
 import json
+import uuid
 
 from demo.urls import urlpatterns as demo_urlpatterns
+from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
 from django.utils import timezone
@@ -18,7 +28,14 @@ from django.views.decorators.csrf import csrf_exempt
 from interaction.models import Proposition
 
 FLOOR_PATH = "/bench/floor"
+FLOOR_INSERT_PATH = "/bench/floor-insert"
 FLOOR_ENVIRONMENT_ID = None
+#: Space code -> (space id, environment id, channel, initial status,
+#: [(offer id, offer code, category id), ...] of the space's live offers).
+FLOOR_SPACES: dict = {}
+#: Rows the floor inserts carry this before the contact key, so that no call
+#: of the bench reads them as history.
+FLOOR_CONTACT_PREFIX = "f"
 
 
 @csrf_exempt
@@ -36,4 +53,67 @@ def floor(request):
     return JsonResponse({"ids": ids})
 
 
-urlpatterns = [path(FLOOR_PATH.lstrip("/"), floor)] + demo_urlpatterns
+_insert_sql = {}
+
+
+def _insert_statement(rows):
+    """``INSERT INTO … VALUES (…), … RETURNING id`` for ``rows`` rows, and the
+    concrete fields it fills (built from the model, so a field added to the
+    table is filled with its default)."""
+    if rows not in _insert_sql:
+        fields = [f for f in Proposition._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        values = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        _insert_sql[rows] = (
+            fields,
+            f"INSERT INTO {Proposition._meta.db_table} ({columns}) VALUES "
+            + ", ".join([values] * rows)
+            + " RETURNING id",
+        )
+    return _insert_sql[rows]
+
+
+@csrf_exempt
+def floor_insert(request):
+    body = json.loads(request.body)
+    space_id, environment_id, channel, status, offers = FLOOR_SPACES[body["space"]]
+    count = int(body.get("count", 1))
+    start = int(body.get("seed") or 0)
+    chosen = [offers[(start + k) % len(offers)] for k in range(count)]
+    now = timezone.now()
+    known = {
+        "interaction_id": uuid.uuid4(),
+        "environment_id": environment_id,
+        "space_id": space_id,
+        "channel": channel,
+        "contact_key": FLOOR_CONTACT_PREFIX + str(body.get("contact", "")),
+        "visitor_id": "",
+        "campaign_id": None,
+        "status": status,
+        "event_date": now,
+        "last_modified": now,
+    }
+    fields, sql = _insert_statement(len(chosen))
+    params = []
+    for rank, (offer_id, code, category_id) in enumerate(chosen, start=1):
+        row = dict(
+            known,
+            offer_id=offer_id,
+            offer_code=code,
+            category_id=category_id,
+            rank=rank,
+            weight=float(10 + rank),
+        )
+        for field in fields:
+            value = row[field.attname] if field.attname in row else field.get_default()
+            params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    return JsonResponse({"ids": ids})
+
+
+urlpatterns = [
+    path(FLOOR_PATH.lstrip("/"), floor),
+    path(FLOOR_INSERT_PATH.lstrip("/"), floor_insert),
+] + demo_urlpatterns
