@@ -3,26 +3,91 @@
 Render them with ``{% include_block block %}`` so that they see the request
 (the contact and visitor); ``{{ block }}`` renders without it, as do previews,
 which the blocks accept (no contact: anonymous spaces only, nothing stored).
+
+The chosen space and offer are published rows of the compiled catalogue
+(:func:`interaction.delivery.snapshot.get_snapshot`), not read from the
+database on each render: a page showing offers makes no query the catalogue
+can answer. Only a space or offer that is not live (a draft in the editor) is
+read from the database. The admin's choosers are Wagtail's own.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from ..delivery.snapshot import Snapshot, get_snapshot
 from ..delivery.web import (
     presentation_context,
     propose_for_request,
     propose_offer_for_request,
 )
 from ..engine.call import MAX_COUNT
+from ..models import Offer, OfferSpace
+
+
+def _live_rows(model: type[Model], snapshot: Snapshot) -> Mapping[Any, Model]:
+    """The published rows of ``model`` in ``snapshot``, by primary key."""
+    if issubclass(model, Offer):
+        return snapshot.offers
+    if issubclass(model, OfferSpace):
+        return snapshot.derived.get(
+            ("interaction.blocks", "spaces by pk"),
+            lambda: {space.pk: space for space in snapshot.spaces.values()},
+        )
+    return {}
+
+
+class LiveSnippetChooserBlock(SnippetChooserBlock):
+    """Wagtail's snippet chooser, whose live values come from the compiled
+    catalogue (a copy of the row per value); other values from the database.
+
+    Migrations see a plain ``SnippetChooserBlock``: the stored value (the
+    primary key) and the admin's chooser are the same.
+    """
+
+    def deconstruct(self):
+        _path, args, kwargs = super().deconstruct()
+        return "wagtail.snippets.blocks.SnippetChooserBlock", args, kwargs
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        return self.bulk_to_python([value])[0]
+
+    def bulk_to_python(self, values: Sequence[Any]) -> list[Any]:
+        live = _live_rows(self.model_class, get_snapshot())
+        found: list[Any] = []
+        missing: list[int] = []
+        for index, value in enumerate(values):
+            row = live.get(_pk(value)) if value is not None else None
+            found.append(copy.copy(row) if row is not None else None)
+            if row is None and value is not None:
+                missing.append(index)
+        if missing:
+            rows = super().bulk_to_python([values[index] for index in missing])
+            for index, row in zip(missing, rows, strict=True):
+                found[index] = row
+        return found
+
+
+def _pk(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 class OfferSpaceBlock(blocks.StructBlock):
     """The best offers of a space, chosen by the engine at render time."""
 
-    space = SnippetChooserBlock("interaction.OfferSpace", label=_("offer space"))
+    space = LiveSnippetChooserBlock("interaction.OfferSpace", label=_("offer space"))
     count = blocks.IntegerBlock(
         label=_("number of offers"), min_value=1, max_value=MAX_COUNT, default=1
     )
@@ -63,8 +128,8 @@ class OfferSpaceBlock(blocks.StructBlock):
 class OfferBlock(blocks.StructBlock):
     """One chosen live offer through a space, if it is eligible for the visitor."""
 
-    offer = SnippetChooserBlock("interaction.Offer", label=_("offer"))
-    space = SnippetChooserBlock(
+    offer = LiveSnippetChooserBlock("interaction.Offer", label=_("offer"))
+    space = LiveSnippetChooserBlock(
         "interaction.OfferSpace",
         label=_("offer space"),
         help_text=_("The offer is rendered by this space and must be published on it."),
