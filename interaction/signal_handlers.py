@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import published, unpublished
 
+from .delivery import caps
 from .delivery.snapshot import invalidate
 from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
 
@@ -15,11 +16,17 @@ def catalogue_changed(**kwargs):
     transaction.on_commit(invalidate)
 
 
+def rule_saved(instance, **kwargs):
+    """A global cap counts from what its period already holds (see ``caps``)."""
+    caps.reset(instance)
+
+
 def register_signal_handlers():
     for model in (Offer, OfferCategory, OfferSpace):
         published.connect(catalogue_changed, sender=model)
         unpublished.connect(catalogue_changed, sender=model)
         post_delete.connect(catalogue_changed, sender=model)
+    post_save.connect(rule_saved, sender=TypologyRule)
     for model in (Environment, TypologyRule):
         post_save.connect(catalogue_changed, sender=model)
         post_delete.connect(catalogue_changed, sender=model)

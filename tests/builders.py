@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 
 from django.urls import reverse
 
+from interaction.delivery import caps
 from interaction.delivery import propose as services
 from interaction.engine.call import Call
 from interaction.models import (
@@ -106,7 +107,7 @@ def make_contact(**fields):
 def record(offer, space, who, *, status="proposed", when=NOW, visitor=False):
     """A stored proposition of ``offer`` to ``who`` (a contact or a visitor id)."""
     reference = who if isinstance(who, str) else str(who.pk)
-    return Proposition.objects.create(
+    proposition = Proposition.objects.create(
         environment_id=space.environment_id,
         offer=offer,
         offer_code=offer.code,
@@ -120,6 +121,12 @@ def record(offer, space, who, *, status="proposed", when=NOW, visitor=False):
         status=status,
         event_date=when,
     )
+    # Stored outside a call: the global caps count it as a bulk import would.
+    for rule in TypologyRule.objects.filter(
+        environment_id=space.environment_id, global_capping=True
+    ):
+        caps.recount(rule, when)
+    return proposition
 
 
 # -- Engine calls and their results ----------------------------------------------

@@ -84,6 +84,39 @@ class PreparedQuery:
 
         Slot names must differ between the two queries.
         """
+        return cls._combine(
+            first,
+            second,
+            "LEFT JOIN ({second}) second_rows ON 1 = 1",
+            first.converters
+            + [
+                (position + first.width, converter)
+                for position, converter in second.converters
+            ],
+            first.width + second.width,
+        )
+
+    @classmethod
+    def union_all(cls, first: PreparedQuery, second: PreparedQuery) -> PreparedQuery:
+        """The rows of ``first`` then those of ``second``, in one statement.
+
+        Both have the same number of columns, converted alike (``first``'s
+        converters apply to every row); slot names must differ.
+        """
+        if first.width != second.width:
+            raise ValueError("Both queries must have the same columns.")
+        return cls._combine(
+            first,
+            second,
+            "UNION ALL SELECT * FROM ({second}) second_rows",
+            first.converters,
+            first.width,
+        )
+
+    @classmethod
+    def _combine(cls, first, second, joined, converters, width) -> PreparedQuery:
+        """``SELECT * FROM (first) first_rows <joined>``, ``joined`` holding
+        ``{second}``, with the slots of both."""
         if first.alias != second.alias:
             raise ValueError("Both queries must use the same database.")
         names = [name for _index, name, _field in first.slots + second.slots]
@@ -93,16 +126,12 @@ class PreparedQuery:
         return cls(
             first.alias,
             f"SELECT * FROM ({first.sql}) first_rows "
-            f"LEFT JOIN ({second.sql}) second_rows ON 1 = 1",
+            + joined.format(second=second.sql),
             first.params + second.params,
             first.slots
             + [(index + offset, name, field) for index, name, field in second.slots],
-            first.converters
-            + [
-                (position + first.width, converter)
-                for position, converter in second.converters
-            ],
-            first.width + second.width,
+            converters,
+            width,
         )
 
     def rows(self, **values: Any) -> list:

@@ -1,44 +1,136 @@
 """The engine's contact directory and history reader, over the database.
 
-Both run on every call, so their queries are compiled once per process
-(:class:`~interaction.delivery.prepared_query.PreparedQuery`), and a contact
-identified by primary key (the default) comes with its history in one round
-trip when the engine asks for it.
+Both run on every call, so their queries are compiled once per process (and
+per shape: how many windows and caps) by
+:class:`~interaction.delivery.prepared_query.PreparedQuery`. The history is
+counted by the database (:class:`~interaction.engine.call.HistoryCount`), not
+fetched row by row, and comes with the used-up global caps in the same
+statement; a contact identified by primary key (the default) comes with both,
+so a call reads the database once.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from typing import cast
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Field
+from django.db.models import Case, Count, Field, Model, Q, Value, When
+from django.db.models.expressions import RawSQL
 
-from ..engine.call import Contact, HistoryRow, Period
-from ..models import Proposition
+from ..engine.call import Contact, History, HistoryCount, HistoryRequest
+from ..models import CapUsage, Proposition
 from .prepared_query import PreparedQuery
+
+Slot = Callable[[str, Field], RawSQL]
+
+#: Marks the rows of used-up caps among the counts (``window`` column).
+_CAP = -1
+
+
+def _field(model: type[Model], name: str) -> Field:
+    # The model's own columns: never a reverse relation.
+    return cast(Field, model._meta.get_field(name))
+
+
+def _counts(slot: Slot, visitor: bool, windows: int):
+    """A contact's (or visitor's) propositions counted per offer, category,
+    channel, status and narrowest window (``date ± period``, widest last)."""
+    who = "visitor_id" if visitor else "contact_key"
+    date = _field(Proposition, "event_date")
+    widest = windows - 1
+    narrowest = [
+        When(
+            event_date__gte=slot(f"since{index}", date),
+            event_date__lte=slot(f"until{index}", date),
+            then=Value(index),
+        )
+        for index in range(widest)
+    ]
+    return (
+        Proposition.objects.filter(
+            environment_id=slot("environment", _field(Proposition, "environment")),
+            event_date__gte=slot(f"since{widest}", date),
+            event_date__lte=slot(f"until{widest}", date),
+            **{who: slot("key", _field(Proposition, who))},
+        )
+        .order_by()
+        .annotate(window=Case(*narrowest, default=Value(widest)))
+        .values("offer_id", "category_id", "channel", "status", "window")
+        .annotate(count=Count("id"))
+        .values_list("offer_id", "category_id", "channel", "status", "window", "count")
+    )
+
+
+def _used_up(slot: Slot, caps: int):
+    """The counters of the caps used up in their current period, shaped as
+    counts (the rule id in ``category_id``, ``window`` = ``_CAP``)."""
+    conditions = [
+        Q(
+            rule_id=slot(f"rule{index}", _field(CapUsage, "rule")),
+            period_start=slot(f"start{index}", _field(CapUsage, "period_start")),
+            channel=slot(f"channel{index}", _field(CapUsage, "channel")),
+            used__gte=slot(f"quantity{index}", _field(CapUsage, "used")),
+        )
+        for index in range(caps)
+    ]
+    return (
+        CapUsage.objects.filter(functools.reduce(operator.or_, conditions))
+        .order_by()
+        .values_list(
+            "offer_id",
+            "rule_id",
+            Value(""),
+            Value(""),
+            Value(_CAP),
+            Value(0),
+        )
+    )
 
 
 @functools.cache
-def _history_query(visitor: bool) -> PreparedQuery:
-    def field(name: str) -> Field:
-        # Proposition's own columns: never a reverse relation.
-        return cast(Field, Proposition._meta.get_field(name))
-
-    who = "visitor_id" if visitor else "contact_key"
-    return PreparedQuery.compile(
-        lambda slot: (
-            Proposition.objects.filter(
-                environment_id=slot("environment", field("environment")),
-                event_date__gte=slot("since", field("event_date")),
-                event_date__lte=slot("until", field("event_date")),
-                **{who: slot("key", field(who))},
-            )
-            .order_by()
-            .values_list("offer_id", "category_id", "channel", "status", "event_date")
+def _history_query(visitor: bool, windows: int, caps: int) -> PreparedQuery:
+    parts = []
+    if windows:
+        parts.append(
+            PreparedQuery.compile(lambda slot: _counts(slot, visitor, windows))
         )
-    )
+    if caps:
+        parts.append(PreparedQuery.compile(lambda slot: _used_up(slot, caps)))
+    return functools.reduce(PreparedQuery.union_all, parts)
+
+
+def _history_values(
+    environment_id: int, key: str | None, request: HistoryRequest
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if key is not None and request.periods:
+        values |= {"environment": environment_id, "key": key}
+        for index, period in enumerate(request.periods):
+            values[f"since{index}"] = request.date - period
+            values[f"until{index}"] = request.date + period
+    for index, cap in enumerate(request.caps):
+        values |= {
+            f"rule{index}": cap.rule_id,
+            f"start{index}": cap.start,
+            f"channel{index}": cap.channel,
+            f"quantity{index}": cap.quantity,
+        }
+    return values
+
+
+def _history(rows: Sequence[Sequence[Any]]) -> History:
+    counts, exhausted = [], set()
+    for offer_id, category_id, channel, status, window, count in rows:
+        if window == _CAP:
+            exhausted.add((category_id, offer_id))
+        else:
+            counts.append(
+                HistoryCount(offer_id, category_id, channel, status, window, count)
+            )
+    return History(counts, frozenset(exhausted))
 
 
 @functools.cache
@@ -63,51 +155,36 @@ def _contact_query(model, fields: tuple[str, ...], names: tuple[str, ...]):
 
 
 @functools.cache
-def _contact_and_history_query(model, names: tuple[str, ...]) -> PreparedQuery:
+def _contact_and_history_query(
+    model, names: tuple[str, ...], windows: int, caps: int
+) -> PreparedQuery:
     return PreparedQuery.side_by_side(
-        _contact_query(model, ("pk",), names), _history_query(False)
+        _contact_query(model, ("pk",), names), _history_query(False, windows, caps)
     )
 
 
 class DatabaseHistory:
-    """Reads the proposition table with the history indexes."""
+    """Counts a contact's propositions and reads used-up caps: one query."""
 
-    def contact_history(
-        self, environment_id: int, key: str, visitor: bool, period: Period
-    ) -> Sequence[HistoryRow]:
-        since, until = period
-        rows = _history_query(visitor).rows(
-            environment=environment_id, key=key, since=since, until=until
-        )
-        return [HistoryRow(*row) for row in rows]
-
-    def offer_counts(
+    def read(
         self,
-        offer_ids: Sequence[int],
-        period: Period,
-        channel: str | None,
-        statuses: frozenset[str] | None,
-    ) -> Mapping[int, int]:
-        rows = Proposition.objects.filter(
-            offer_id__in=offer_ids, event_date__range=period
-        )
-        if channel:
-            rows = rows.filter(channel=channel)
-        if statuses is not None:
-            rows = rows.filter(status__in=statuses)
-        return dict(
-            rows.order_by()
-            .values("offer_id")
-            .annotate(count=Count("id"))
-            .values_list("offer_id", "count")
-        )
+        environment_id: int,
+        key: str | None,
+        visitor: bool,
+        request: HistoryRequest,
+    ) -> History:
+        windows = len(request.periods) if key is not None else 0
+        if not windows and not request.caps:
+            return History()
+        query = _history_query(visitor, windows, len(request.caps))
+        return _history(query.rows(**_history_values(environment_id, key, request)))
 
 
 class DatabaseDirectory:
     """Finds contacts of each environment's dimension model: one query per call.
 
-    A contact identified by primary key, asked for with a history period,
-    comes with its history in that period from the same query.
+    A contact identified by primary key, asked for with a history request,
+    comes with its history from the same query.
     """
 
     def __init__(self, dimensions: Mapping[int, tuple[type, tuple[str, ...]]]):
@@ -119,11 +196,15 @@ class DatabaseDirectory:
         environment_id: int,
         fields: Sequence[str],
         values: Sequence[str],
-        history: Period | None,
+        history: HistoryRequest | None,
     ) -> Contact | None:
         model, names = self.dimensions[environment_id]
         try:
-            if tuple(fields) == ("pk",) and history is not None:
+            if (
+                tuple(fields) == ("pk",)
+                and history is not None
+                and (history.periods or history.caps)
+            ):
                 return self._with_history(
                     environment_id, model, names, values[0], history
                 )
@@ -137,17 +218,17 @@ class DatabaseDirectory:
         pk, *attributes = rows[0]
         return Contact(str(pk), dict(zip(names, attributes, strict=True)))
 
-    def _with_history(self, environment_id, model, names, pk, period: Period):
-        since, until = period
+    def _with_history(self, environment_id, model, names, pk, request):
         key = str(model._meta.pk.to_python(pk))
-        rows = _contact_and_history_query(model, names).rows(
-            pk=pk, environment=environment_id, key=key, since=since, until=until
+        query = _contact_and_history_query(
+            model, names, len(request.periods), len(request.caps)
         )
+        rows = query.rows(pk=pk, **_history_values(environment_id, key, request))
         if not rows:
             return None
         width = 1 + len(names)
         found, *attributes = rows[0][:width]
         history = None
         if str(found) == key:
-            history = [HistoryRow(*row[width:]) for row in rows if row[-1] is not None]
+            history = _history([row[width:] for row in rows if row[-1] is not None])
         return Contact(str(found), dict(zip(names, attributes, strict=True)), history)

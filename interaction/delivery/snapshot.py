@@ -142,10 +142,6 @@ def build_snapshot(version: str = "") -> Snapshot:
             categories_by_code={
                 c.code: c.pk for c in categories.values() if c.environment_id == env_id
             },
-            history_period=max(
-                (rule.period for rule in rules[env_id] if not rule.global_capping),
-                default=datetime.timedelta(0),
-            ),
         )
         for env_id, env in environments.items()
     }

@@ -38,6 +38,9 @@ class Call:
 
 
 class HistoryRow(NamedTuple):
+    """One stored proposition, as in-memory readers keep them (see
+    :func:`interaction.engine.typology.aggregate`)."""
+
     offer_id: int | None
     category_id: int | None
     channel: str
@@ -45,8 +48,53 @@ class HistoryRow(NamedTuple):
     event_date: datetime.datetime
 
 
-#: ``(since, until)``: the part of a contact's history a call reads.
-Period = tuple[datetime.datetime, datetime.datetime]
+class HistoryCount(NamedTuple):
+    """How many of a contact's propositions share an offer, category, channel
+    and status, in one window around the call's date.
+
+    Readers count in the database: a contact's whole history comes back as a
+    few counts, however many propositions it holds.
+    """
+
+    offer_id: int | None
+    category_id: int | None
+    channel: str
+    status: str
+    #: The narrowest window holding them: an index into
+    #: ``HistoryRequest.periods`` (``date ± periods[window]``).
+    window: int
+    propositions: int
+
+
+@dataclass(frozen=True)
+class CapPeriod:
+    """One global capping rule's counters in the period holding the call."""
+
+    rule_id: int
+    #: The channel counted ("": every channel).
+    channel: str
+    #: When the rule's current period started (see ``typology.period_start``).
+    start: datetime.datetime
+    quantity: int
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """What a call needs of the history, read in one round trip."""
+
+    date: datetime.datetime
+    #: The periods of the contact's personal rules, shortest first; the
+    #: history is counted in each window ``date ± period``. Empty: none.
+    periods: tuple[datetime.timedelta, ...] = ()
+    #: The global caps whose used-up offers the call must know.
+    caps: tuple[CapPeriod, ...] = ()
+
+
+@dataclass(frozen=True)
+class History:
+    counts: Sequence[HistoryCount] = ()
+    #: ``(rule id, offer id)`` of every cap of the request used up in its period.
+    exhausted: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -55,9 +103,9 @@ class Contact:
     key: str
     #: The targetable fields conditions, formulas and renderings read.
     attributes: Mapping[str, Any]
-    #: The contact's history in the period the lookup was asked for, when it
-    #: read it along with the contact; ``None``: not read.
-    history: Sequence[HistoryRow] | None = None
+    #: The history the lookup was asked for, when it read it along with the
+    #: contact; ``None``: not read.
+    history: History | None = None
 
 
 class ContactDirectory(Protocol):
@@ -66,29 +114,25 @@ class ContactDirectory(Protocol):
         environment_id: int,
         fields: Sequence[str],
         values: Sequence[str],
-        history: Period | None,
+        history: HistoryRequest | None,
     ) -> Contact | None:
         """The contact whose ``fields`` have ``values``, or ``None``.
 
-        With ``history``, the directory may read the contact's history in that
-        period in the same query and return it in ``Contact.history``.
+        With ``history``, the directory may read the contact's history in the
+        same query and return it in ``Contact.history``.
         """
 
 
 class HistoryReader(Protocol):
-    def contact_history(
-        self, environment_id: int, key: str, visitor: bool, period: Period
-    ) -> Sequence[HistoryRow]:
-        """Every proposition of one contact (or visitor) in the period."""
-
-    def offer_counts(
+    def read(
         self,
-        offer_ids: Sequence[int],
-        period: Period,
-        channel: str | None,
-        statuses: frozenset[str] | None,
-    ) -> Mapping[int, int]:
-        """All contacts' propositions per offer in the period (global capping)."""
+        environment_id: int,
+        key: str | None,
+        visitor: bool,
+        request: HistoryRequest,
+    ) -> History:
+        """The counts of one contact's (or visitor's) propositions in the
+        request's windows (none without ``key``), and the used-up caps."""
 
 
 @dataclass(frozen=True)

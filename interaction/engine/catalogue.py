@@ -86,9 +86,6 @@ class EnvironmentCatalogue:
     offers: tuple[CompiledOffer, ...]
     rules: tuple[CompiledRule, ...]
     categories_by_code: Mapping[str, int]
-    #: The longest period of the rules over a contact's own history (not the
-    #: global capping ones): how far around a call's date that history matters.
-    history_period: datetime.timedelta = datetime.timedelta(0)
 
 
 @dataclass(frozen=True)

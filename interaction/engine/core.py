@@ -13,12 +13,19 @@ from .call import (
     Call,
     ContactDirectory,
     Decision,
+    History,
     HistoryReader,
-    HistoryRow,
+    HistoryRequest,
     Outcome,
     Proposal,
 )
-from .catalogue import Catalogue, CompiledOffer, CompiledSpace, EnvironmentCatalogue
+from .catalogue import (
+    Catalogue,
+    CompiledOffer,
+    CompiledRule,
+    CompiledSpace,
+    EnvironmentCatalogue,
+)
 from .errors import SpaceNotRealTime, UnknownSpace
 
 Ranked = tuple[CompiledOffer, float]
@@ -53,14 +60,15 @@ def propose(
     candidates, trace = _eligible(environment, offers, space, call, values, date)
     rules = typology.applicable_rules(environment, space, values, date.date())
     outcome.capping_rules = tuple(rule for rule in rules if rule.global_capping)
-    excluded = _excluded(
+    exclusions = _exclusions(
         environment, space, candidates, outcome, rules, contact_history, history
     )
     kept = []
     for offer, weight in candidates:
-        if offer.id in excluded:
+        reason = exclusions.reason(offer) if exclusions else None
+        if reason:
             if call.explain:
-                trace.append(Decision(offer.code, False, excluded[offer.id], weight))
+                trace.append(Decision(offer.code, False, reason, weight))
         else:
             kept.append((offer, weight))
 
@@ -110,7 +118,7 @@ def _identify(
     call: Call,
     directory: ContactDirectory,
     date: datetime.datetime,
-) -> tuple[Outcome, Sequence[HistoryRow] | None]:
+) -> tuple[Outcome, History | None]:
     """The outcome to fill, and the contact's history if the lookup read it."""
     environment = catalogue.environments[space.environment_id]
     if environment.anonymous:
@@ -118,12 +126,11 @@ def _identify(
     if call.contact:
         parts = str(call.contact).split(ID_SEPARATOR)
         if len(parts) == len(space.identification_fields):
-            period = environment.history_period
             contact = directory.find(
                 environment.id,
                 space.identification_fields,
                 parts,
-                (date - period, date + period) if period else None,
+                history_request(environment, space, date),
             )
             if contact is not None:
                 outcome = Outcome(
@@ -139,48 +146,56 @@ def _identify(
     return Outcome(space, False, None, call.visitor, {}, date, reason=reason), None
 
 
-def _excluded(
+def history_request(
+    environment: EnvironmentCatalogue, space: CompiledSpace, date: datetime.datetime
+) -> HistoryRequest:
+    """All a call on ``space`` may need of the history, whoever the contact is:
+    the windows of every personal rule, the counters of every global cap of
+    the space's channel."""
+    rules = [
+        rule
+        for rule in environment.rules
+        if not rule.channel or rule.channel == space.channel
+    ]
+    return HistoryRequest(
+        date,
+        typology.personal_periods(rules),
+        typology.cap_periods(rules, space.channel, date),
+    )
+
+
+def _exclusions(
     environment: EnvironmentCatalogue,
     space: CompiledSpace,
     candidates: list[Ranked],
     outcome: Outcome,
-    rules: list,
-    contact_history: Sequence[HistoryRow] | None,
-    history: HistoryReader,
-) -> dict[int, str]:
-    """Offer id -> why a typology rule excludes it, reading the contact's
-    history at most once (not at all when the lookup brought it)."""
-    if not candidates:
-        return {}
-    offers = [offer for offer, _weight in candidates]
-    excluded: dict[int, str] = {}
-    personal = [rule for rule in rules if not rule.global_capping]
+    rules: list[CompiledRule],
+    contact_history: History | None,
+    reader: HistoryReader,
+) -> typology.Exclusions:
+    """Why typology rules exclude offers, reading the history at most once (not
+    at all when the lookup brought it)."""
+    exclusions = typology.Exclusions()
+    if not candidates or not rules:
+        return exclusions
+    request = history_request(environment, space, outcome.date)
     key = outcome.contact_key or outcome.visitor
+    personal = any(not rule.global_capping for rule in rules)
+    history = contact_history
+    if history is None and ((personal and key) or outcome.capping_rules):
+        history = reader.read(
+            environment.id,
+            key if personal else None,
+            not outcome.identified,
+            request,
+        )
+    if history is None:
+        return exclusions
     if personal and key:
-        longest = max(rule.period for rule in personal)
-        # A history the lookup brought covers the environment's history
-        # period, the longest of all its personal rules: always enough.
-        rows = contact_history
-        if rows is None:
-            rows = history.contact_history(
-                environment.id,
-                key,
-                not outcome.identified,
-                (outcome.date - longest, outcome.date + longest),
-            )
-        excluded = typology.personal_exclusions(
-            personal, space, offers, rows, outcome.date
+        typology.personal_exclusions(
+            rules, space, history.counts, request.periods, exclusions
         )
-    excluded.update(
-        typology.capping_exclusions(
-            outcome.capping_rules,
-            space,
-            [offer.id for offer in offers if offer.id not in excluded],
-            outcome.date,
-            history,
-        )
-    )
-    return excluded
+    return typology.capping_exclusions(rules, history.exhausted, exclusions)
 
 
 def _in_scope(

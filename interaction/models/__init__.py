@@ -1,5 +1,6 @@
 from .api_key import ApiKey
 from .approval import EnvironmentApprovalTask
+from .cap_usage import CapUsage
 from .catalogue_version import CatalogueVersion
 from .category import OfferCategory
 from .environment import Environment
@@ -11,6 +12,7 @@ from .typology import TypologyRule
 
 __all__ = [
     "ApiKey",
+    "CapUsage",
     "CatalogueVersion",
     "EnvironmentApprovalTask",
     "Environment",

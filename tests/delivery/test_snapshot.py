@@ -402,5 +402,3 @@ def test_rules_compile_from_active_rows(environment, other_environment, space):
     assert rules["themed"].offer_ids == {gold.pk}
     assert rules["themed"].counted_offers == "category"
     assert rules["budget"].global_capping and rules["budget"].offer_ids is None
-    # What a contact's lookup reads along: the longest rule over its own history.
-    assert compiled.history_period == datetime.timedelta(days=10)

@@ -128,7 +128,8 @@ def test_global_capping_counts_every_contacts_propositions(
 
     assert sorted(codes(result)) == ["car-loan", "mortgage", "silver"]
     assert dropped(result)["gold"] == (
-        "global capping rule “rule”: 3 proposition(s) in the period, 3 allowed"
+        "global capping rule “rule”: the 3 proposition(s) allowed in the period "
+        "are used up"
     )
 
 
@@ -237,10 +238,33 @@ def test_history_is_read_once_whatever_the_number_of_offers(environment):
     many = queries_of_one_call(environment, 60)
 
     assert len(few) == len(many)
-    history = [sql for sql in many if "interaction_proposition" in sql]
-    # One query for the contact's history, one for the global budget.
-    assert len(history) == 2
-    assert len(many) <= 5
+    # The contact, its history counted per offer, category, channel, status
+    # and window, and the used-up budgets: one query.
+    assert len(many) == 1
+    assert "interaction_proposition" in many[0]
+    assert "interaction_capusage" in many[0]
+
+
+def test_a_call_under_a_global_cap_counts_no_proposition(environment, catalogue, web):
+    """The budget is read from its counters (and taken when storing), never by
+    counting the proposition table, whatever traffic it holds."""
+    make_rule(environment, "budget", global_capping=True, quantity=1000)
+    for _ in range(3):
+        record(catalogue["gold"], web, make_contact())
+    contact = make_contact()
+    ask(web, contact, count=10)  # builds the snapshot
+
+    with CaptureQueriesContext(connection) as captured:
+        result = ask(web, contact, count=10, store=True)
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert sorted(codes(result)) == ALL_OFFERS
+    reading, taking, storing = statements
+    assert "interaction_capusage" in reading
+    assert "interaction_proposition" not in reading
+    assert taking.startswith('INSERT INTO "interaction_capusage"')
+    assert storing.startswith('INSERT INTO "interaction_proposition"')
+    assert not any("COUNT(" in sql.upper() for sql in statements)
 
 
 def test_a_contact_and_its_history_come_in_one_query(

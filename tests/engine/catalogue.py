@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import datetime
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from interaction.engine import core, statuses
-from interaction.engine.call import Call, Contact, HistoryRow, Outcome, Period
+from interaction.engine import core, statuses, typology
+from interaction.engine.call import (
+    Call,
+    CapPeriod,
+    Contact,
+    History,
+    HistoryRequest,
+    HistoryRow,
+    Outcome,
+)
 from interaction.engine.catalogue import (
     Catalogue,
     CompiledOffer,
@@ -107,6 +115,8 @@ class MemoryHistory:
     rows: list[tuple[int, str, bool, HistoryRow]] = field(default_factory=list)
     #: How many times the engine read a contact's history.
     reads: int = 0
+    #: Rule id -> rule, for the caps' periods and statuses.
+    rules: dict[int, CompiledRule] = field(default_factory=dict)
 
     def record(
         self,
@@ -123,38 +133,47 @@ class MemoryHistory:
         row = HistoryRow(offer.id, offer.category_id, space.channel, status, when)
         self.rows.append((space.environment_id, key, visitor, row))
 
-    def contact_history(
-        self, environment_id: int, key: str, visitor: bool, period: Period
-    ) -> Sequence[HistoryRow]:
-        self.reads += 1
-        since, until = period
-        return [
-            row
-            for env_id, who, is_visitor, row in self.rows
-            if env_id == environment_id
-            and who == key
-            and is_visitor == visitor
-            and since <= row.event_date <= until
-        ]
-
-    def offer_counts(
+    def read(
         self,
-        offer_ids: Sequence[int],
-        period: Period,
-        channel: str | None,
-        statuses: frozenset[str] | None,
-    ) -> Mapping[int, int]:
-        since, until = period
-        counts: dict[int, int] = {}
-        for _env, _who, _visitor, row in self.rows:
-            if (
-                row.offer_id in offer_ids
-                and since <= row.event_date <= until
-                and (not channel or row.channel == channel)
-                and (statuses is None or row.status in statuses)
-            ):
-                counts[row.offer_id] = counts.get(row.offer_id, 0) + 1
-        return counts
+        environment_id: int,
+        key: str | None,
+        visitor: bool,
+        request: HistoryRequest,
+    ) -> History:
+        self.reads += 1
+        rows = []
+        if key is not None:
+            rows = [
+                row
+                for env_id, who, is_visitor, row in self.rows
+                if env_id == environment_id and who == key and is_visitor == visitor
+            ]
+        return History(
+            typology.aggregate(rows, request.date, request.periods),
+            self.exhausted(request.caps),
+        )
+
+    def exhausted(self, caps: Sequence[CapPeriod]) -> frozenset[tuple[int, int]]:
+        """Every contact's propositions of each offer in each cap's period,
+        compared with its quantity (what the counters hold)."""
+        used: set[tuple[int, int]] = set()
+        for cap in caps:
+            rule = self.rules[cap.rule_id]
+            counts: dict[int, int] = {}
+            for _env, _who, _visitor, row in self.rows:
+                if (
+                    row.offer_id is not None
+                    and cap.start <= row.event_date < cap.start + rule.period
+                    and (not cap.channel or row.channel == cap.channel)
+                    and typology.takes_cap(rule, row.status)
+                ):
+                    counts[row.offer_id] = counts.get(row.offer_id, 0) + 1
+            used |= {
+                (cap.rule_id, offer_id)
+                for offer_id, count in counts.items()
+                if count >= cap.quantity
+            }
+        return frozenset(used)
 
 
 @dataclass
@@ -173,14 +192,14 @@ class MemoryDirectory:
         environment_id: int,
         fields: Sequence[str],
         values: Sequence[str],
-        history: Period | None,
+        history: HistoryRequest | None,
     ) -> Contact | None:
         for contact in self.contacts:
             if all(
                 str(contact.values.get(name)) == value
                 for name, value in zip(fields, values, strict=True)
             ):
-                rows = None
+                found = None
                 if tuple(fields) == ("pk",) and history is not None:
                     rows = [
                         row
@@ -188,9 +207,12 @@ class MemoryDirectory:
                         if env_id == environment_id
                         and who == str(contact.pk)
                         and not visitor
-                        and history[0] <= row.event_date <= history[1]
                     ]
-                return Contact(str(contact.pk), dict(contact.values), rows)
+                    found = History(
+                        typology.aggregate(rows, history.date, history.periods),
+                        self.history.exhausted(history.caps),
+                    )
+                return Contact(str(contact.pk), dict(contact.values), found)
         return None
 
 
@@ -355,6 +377,7 @@ class World:
             else None,
         )
         self.rules.append((self._environment(environment).id, rule))
+        self.history.rules[rule.id] = rule
         return rule
 
     _emails = itertools.count(1)
@@ -379,8 +402,7 @@ class World:
         return contact
 
     def catalogue(self) -> Catalogue:
-        """The catalogue as the snapshot compiles it (offers in id order, each
-        environment's history period the longest of its personal rules)."""
+        """The catalogue as the snapshot compiles it (offers in id order)."""
         environments = {}
         for environment in self.environments.values():
             rules = tuple(
@@ -402,10 +424,6 @@ class World:
                     for (env_id, code), category_id in self._categories.items()
                     if env_id == environment.id
                 },
-                history_period=max(
-                    (rule.period for rule in rules if not rule.global_capping),
-                    default=datetime.timedelta(0),
-                ),
             )
         return Catalogue(
             environments=environments,

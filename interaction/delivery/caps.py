@@ -1,0 +1,158 @@
+"""Global capping counters (:class:`~interaction.models.CapUsage`).
+
+A global capping rule allows each offer ``quantity`` propositions per period;
+periods follow each other from midnight UTC, 1 January 1970
+(:func:`interaction.engine.typology.period_start`): a daily budget starts
+again at midnight UTC. Storing takes the counters of the offers it stores with
+one conditional upsert (:func:`take`: ``used + 1 <= cap``, decided by the
+database row by row, so concurrent calls never exceed a budget); the ranking
+reads the used-up counters with the contact (:mod:`.readers`). Nothing counts
+the proposition table on a call.
+
+Counters start from the proposition table when a global rule is saved
+(:func:`reset`), so a budget created or changed mid-period counts what was
+already proposed in it. A rule counting only some statuses (e.g. accepted) is
+counted when a proposition reaches or leaves them (:func:`move`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from ..engine import statuses, typology
+from ..engine.call import CapPeriod
+from ..engine.catalogue import CompiledRule
+from ..models import CapUsage, Proposition, TypologyRule
+
+#: (rule id, offer id)
+Taken = tuple[int, int]
+
+_COLUMNS = ("rule_id", "offer_id", "channel", "period_start", "used", "cap")
+
+
+def _upsert(rows: Sequence[tuple], condition: str) -> list[Taken]:
+    """Add each row's ``used`` to its counter (created if missing) where
+    ``condition`` holds; the (rule id, offer id) of the counters changed."""
+    table = connection.ops.quote_name(CapUsage._meta.db_table)
+    field = CapUsage._meta.get_field("period_start")
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    params: list = []
+    for rule_id, offer_id, channel, start, used, cap in rows:
+        start = field.get_db_prep_value(start, connection)
+        params += [rule_id, offer_id, channel, start, used, cap]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {placeholders} "
+        "ON CONFLICT (rule_id, period_start, channel, offer_id) DO UPDATE SET "
+        f"used = {table}.used + excluded.used, cap = excluded.cap "
+        f"WHERE {condition} RETURNING rule_id, offer_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(rule_id, offer_id) for rule_id, offer_id in cursor.fetchall()]
+
+
+def take(wanted: Iterable[tuple[CapPeriod, int]]) -> set[Taken]:
+    """Take one proposition of each (counter, offer id) still under its cap, in
+    one statement; the (rule id, offer id) taken."""
+    rows = [
+        (cap.rule_id, offer_id, cap.channel, cap.start, 1, cap.quantity)
+        for cap, offer_id in wanted
+    ]
+    if not rows:
+        return set()
+    table = connection.ops.quote_name(CapUsage._meta.db_table)
+    return set(_upsert(rows, f"{table}.used + excluded.used <= excluded.cap"))
+
+
+def give_back(taken: Iterable[tuple[CapPeriod, int]]) -> None:
+    """Return what :func:`take` took for propositions that were not stored."""
+    for cap, offer_id in taken:
+        CapUsage.objects.filter(
+            rule_id=cap.rule_id,
+            offer_id=offer_id,
+            channel=cap.channel,
+            period_start=cap.start,
+            used__gt=0,
+        ).update(used=F("used") - 1)
+
+
+def move(
+    rules: Iterable[CompiledRule], proposition: Proposition, old: str, new: str
+) -> None:
+    """Count a proposition's move from status ``old`` to ``new`` in the
+    counters of the global ``rules`` that count only some statuses."""
+    for rule in rules:
+        if rule.counted_statuses is None or not typology.applies_to(
+            rule, proposition.offer_id
+        ):
+            continue
+        change = (new in rule.counted_statuses) - (old in rule.counted_statuses)
+        if not change or proposition.offer_id is None:
+            continue
+        counter = (
+            rule.id,
+            proposition.offer_id,
+            proposition.channel if rule.same_channel_only else "",
+            typology.period_start(rule.period, proposition.event_date),
+        )
+        if change > 0:
+            _upsert([(*counter, 1, rule.quantity)], "1 = 1")
+        else:
+            rule_id, offer_id, channel, start = counter
+            CapUsage.objects.filter(
+                rule_id=rule_id,
+                offer_id=offer_id,
+                channel=channel,
+                period_start=start,
+                used__gt=0,
+            ).update(used=F("used") - 1)
+
+
+def reset(rule: TypologyRule) -> None:
+    """Start a global rule's counters again (it is saved: new, or its period,
+    channel or statuses may have changed): the current period counted from
+    the proposition table, the others dropped."""
+    with transaction.atomic():
+        CapUsage.objects.filter(rule=rule).delete()
+        recount(rule, timezone.now())
+
+
+def recount(rule: TypologyRule, date: datetime.datetime) -> None:
+    """Count a global rule's counters of the period holding ``date`` from the
+    proposition table (propositions stored other than by a call, e.g. in
+    bulk, or before the rule existed)."""
+    if not (rule.global_capping and rule.active):
+        return
+    period = datetime.timedelta(days=rule.period_days, hours=rule.period_hours)
+    start = typology.period_start(period, date)
+    propositions = Proposition.objects.filter(
+        environment_id=rule.environment_id,
+        offer__isnull=False,
+        event_date__gte=start,
+        event_date__lt=start + period,
+    )
+    if rule.channel:
+        propositions = propositions.filter(channel=rule.channel)
+    counted = statuses.COUNTED[rule.counted_statuses]
+    if counted is not None:
+        propositions = propositions.filter(status__in=counted)
+    keys = ["offer_id", "channel"] if rule.same_channel_only else ["offer_id"]
+    rows = propositions.order_by().values(*keys).annotate(count=Count("id"))
+    with transaction.atomic():
+        CapUsage.objects.filter(rule=rule, period_start=start).delete()
+        CapUsage.objects.bulk_create(
+            CapUsage(
+                rule=rule,
+                offer_id=row["offer_id"],
+                channel=row.get("channel", ""),
+                period_start=start,
+                used=row["count"],
+                cap=rule.quantity,
+            )
+            for row in rows
+        )
