@@ -14,6 +14,11 @@ Read through these functions (not at import time), so that
 ``INTERACTION_SIGNATURE_MAX_AGE``
     How long, in seconds, tracked links and status tokens stay valid (default
     90 days).
+``INTERACTION_API_KEY_CACHE_SECONDS``
+    How long each process trusts an API key it checked before reading its
+    row again (default 5 seconds; 0: every call reads it): the longest a key
+    revoked, deleted or re-scoped in another process keeps working there.
+    The process that revokes it refuses it at once.
 ``INTERACTION_CONTACT_RESOLVER``
     Dotted path of ``request -> contact id or None``: who a page's offers are
     for (default: nobody, so pages serve anonymous visitors).
@@ -53,6 +58,10 @@ def base_url() -> str:
 
 def signature_max_age() -> int:
     return int(getattr(settings, "INTERACTION_SIGNATURE_MAX_AGE", 90 * 24 * 3600))
+
+
+def api_key_cache_seconds() -> float:
+    return float(getattr(settings, "INTERACTION_API_KEY_CACHE_SECONDS", 5.0))
 
 
 def contact_resolver() -> str | None:

@@ -4,7 +4,8 @@ Every operation runs :class:`BearerApiKey` first (the API's ``auth``): it
 refuses a body over :data:`MAX_BODY_BYTES` before it is read (413), then
 identifies the caller. Without an ``Authorization: Bearer`` header the call is
 anonymous, as web pages are; a bearer header must hold a live API key
-(:class:`interaction.models.ApiKey`), or the call is refused (401).
+(:class:`interaction.models.ApiKey`), or the call is refused (401). A key the
+process checked recently costs no query (see :mod:`interaction.models.api_key`).
 
 Anonymous callers get the space's storage setting and the current date:
 ``date`` and ``store`` can change what a global cap counts, so only a trusted
@@ -20,7 +21,7 @@ caller may set them (:func:`check_trusted_options`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.http import HttpRequest
 from ninja.errors import HttpError
@@ -29,6 +30,7 @@ from ninja.utils import check_csrf
 
 from ..delivery.snapshot import get_snapshot
 from ..models import ApiKey
+from ..models.api_key import VerifiedKey
 
 #: The largest request body the API reads (a batch of 20 calls fits many times).
 MAX_BODY_BYTES = 64 * 1024
@@ -52,13 +54,10 @@ class NotTrusted(Exception):
 class Caller:
     """What ``request.auth`` holds: the API key of the call, if any."""
 
-    key: ApiKey | None = None
-    _environment_ids: set[int] | None = field(default=None, repr=False)
+    key: VerifiedKey | None = None
 
-    def key_environment_ids(self) -> set[int]:
-        if self._environment_ids is None:
-            self._environment_ids = self.key.environment_ids() if self.key else set()
-        return self._environment_ids
+    def key_environment_ids(self) -> frozenset[int]:
+        return self.key.environment_ids if self.key else frozenset()
 
 
 def check_body_size(request: HttpRequest) -> None:
@@ -91,7 +90,7 @@ class BearerApiKey(HttpBearer):
             return Caller()
         return Caller(key=self.authenticate(request, token.strip()))
 
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
+    def authenticate(self, request: HttpRequest, token: str) -> VerifiedKey:
         key = ApiKey.authenticate(token)
         if key is None:
             raise HttpError(401, "Unknown or revoked API key.")
