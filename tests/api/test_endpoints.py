@@ -1,19 +1,29 @@
 """The JSON HTTP API: propose, status updates, tracked links, OpenAPI schema."""
 
+import base64
 import datetime
 import json
 import uuid
 
 import pytest
-from django.core import signing
 
 from interaction.api.schemas import ProposeOut
-from interaction.delivery.tracking import tracked_url
+from interaction.delivery.tracking import (
+    LINKS,
+    CompactSigner,
+    proposition_token,
+    token_matches,
+    tracked_url,
+)
 from interaction.models import Proposition, SpaceContentField
 from interaction.models.choices import PropositionStatus
 from tests.builders import make_category, make_offer, make_space, publish
 
 PROPOSE = "/api/interaction/v1/propose"
+
+
+def b64(text):
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
 def status_url(pk):
@@ -107,7 +117,8 @@ def test_propose_for_an_identified_contact(client, banner, contact):
         assert row.offer_code == item["offer"]["code"]
         assert row.rank == item["rank"]
         assert row.status == PropositionStatus.PROPOSED
-        assert signing.loads(item["token"], salt="interaction.proposition") == row.pk
+        assert token_matches(item["token"], row.pk)
+        assert not token_matches(item["token"], row.pk + 1)
     by_code = {p["offer"]["code"]: p for p in body["propositions"]}
     assert by_code["gold-card"]["tracked_url"].startswith(
         "http://testserver/api/interaction/v1/t/"
@@ -312,7 +323,7 @@ def test_accepted_maps_to_the_space_accepted_status(client, proposed, banner):
 
 
 def test_unknown_proposition_is_404(client, db):
-    token = signing.dumps(987654, salt="interaction.proposition")
+    token = proposition_token(987654)
 
     response = post(client, status_url(987654), {"status": "presented", "token": token})
 
@@ -341,13 +352,20 @@ def test_malformed_status_body_is_422(client, proposed):
 
 @pytest.mark.parametrize(
     "token",
-    [None, "", "garbage", signing.dumps(1, salt="another.salt")],
-    # Explicit ids: a signed value changes every second, and every xdist worker
-    # must collect the same test names.
-    ids=["missing", "empty", "garbage", "other-salt"],
+    [
+        None,
+        "",
+        "garbage",
+        # The proposition's id, signed for another purpose.
+        lambda pk: CompactSigner("another.salt").sign(str(pk)),
+        lambda pk: CompactSigner("interaction.track").sign(str(pk)),
+    ],
+    ids=["missing", "empty", "garbage", "other-salt", "link-salt"],
 )
 def test_missing_or_bad_token_is_403(client, proposed, token):
     data = {"status": "accepted"}
+    if callable(token):
+        token = token(proposed["id"])
     if token is not None:
         data["token"] = token
 
@@ -407,9 +425,9 @@ def test_tracked_url_refuses_other_schemes(db):
     "signed",
     [
         "garbage",
-        signing.dumps({"p": 1, "u": "https://evil.example"}, salt="other"),
-        signing.dumps({"p": 1, "u": "javascript:alert(1)"}, salt="interaction.track"),
-        signing.dumps([1, "https://example.com"], salt="interaction.track"),
+        CompactSigner("other").sign(f"1.{b64('https://evil.example')}"),
+        LINKS.sign(f"1.{b64('javascript:alert(1)')}"),
+        LINKS.sign(b64("https://example.com")),
     ],
     ids=["garbage", "other-salt", "javascript", "not-an-object"],
 )
