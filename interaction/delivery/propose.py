@@ -171,8 +171,14 @@ def _render(
         ("offer context", offer.pk), lambda: offer_context(offer)
     )
 
-    def present() -> tuple[dict[str, Any], dict[str, str]]:
-        rendered = render_offer(
+    # The same for every call: the offer's content in this space.
+    content = snapshot.derived.get(
+        ("content", space_row.pk, offer.pk),
+        lambda: content_of(offer, space_row, offer_data),
+    )
+
+    def present() -> dict[str, str]:
+        return render_offer(
             space_row,
             offer,
             proposition={
@@ -186,14 +192,14 @@ def _render(
             contact=outcome.attributes,
             offer_data=offer_data,
         )
-        return content_of(offer, space_row, offer_data), rendered
 
     if uses_default_templates(space_row):
-        content, rendered = snapshot.derived.get(
+        # The default templates read only the offer.
+        rendered = snapshot.derived.get(
             ("presentation", space_row.pk, offer.pk), present
         )
     else:
-        content, rendered = present()
+        rendered = present()
     return RenderedProposition(
         id=proposition_id,
         rank=proposal.rank,
