@@ -80,7 +80,8 @@ class TypologyRule(index.Indexed, models.Model):
         default=False,
         help_text=_(
             "Count every contact's propositions of the offer (a budget, e.g. at most "
-            "1,000 a day) instead of this contact's history."
+            "1,000 a day) instead of this contact's history. The budget starts "
+            "again with each period: periods follow each other from midnight UTC."
         ),
     )
 
