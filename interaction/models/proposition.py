@@ -12,13 +12,17 @@ class Proposition(models.Model):
     """One offer proposed to one contact or visitor in one space by one call.
 
     Written by every call that stores its propositions, so the table only has
-    the indexes its reads need: each index is maintained on every insert.
+    the indexes its reads need: each index is maintained on every insert. The
+    history indexes serve the engine; the offer one, budgets started from the
+    table and reports; the category, space and campaign foreign keys keep
+    their indexes so that deleting one of those does not scan the table
+    (``SET_NULL``).
     """
 
     id = models.BigAutoField(primary_key=True)
-    interaction_id = models.UUIDField(
-        _("interaction"), default=uuid.uuid4, db_index=True
-    )
+    #: Not indexed: nothing looks propositions up by call, and a random UUID
+    #: is the costliest key to add to a B-tree on every insert.
+    interaction_id = models.UUIDField(_("interaction"), default=uuid.uuid4)
     environment = models.ForeignKey(
         "interaction.Environment",
         verbose_name=_("environment"),
