@@ -30,10 +30,8 @@ from ..delivery.propose import RenderedProposition
 from ..delivery.propose import propose as propose_offers
 from ..delivery.storage import update_status as move_status
 from ..delivery.tracking import (
-    is_trackable,
     proposition_token,
     token_matches,
-    tracked_url,
     unsign_link,
 )
 from ..engine.call import Call
@@ -175,14 +173,10 @@ def _proposition(request, rendered: RenderedProposition) -> dict:
         "content": rendered.content,
         "html": rendered.html,
         "text": rendered.text,
-        "token": None,
-        "tracked_url": None,
+        "token": None if rendered.id is None else proposition_token(rendered.id),
+        # On INTERACTION_BASE_URL, never on the caller's Host header.
+        "tracked_url": rendered.tracked_url,
     }
-    if rendered.id is not None:
-        data["token"] = proposition_token(rendered.id)
-        if is_trackable(offer.destination_url):
-            # On INTERACTION_BASE_URL, never on the caller's Host header.
-            data["tracked_url"] = tracked_url(rendered.id, offer.destination_url)
     return data
 
 

@@ -38,6 +38,9 @@ class RenderedProposition:
     content: dict[str, Any]
     html: str
     text: str
+    #: The signed link recording acceptance, for a stored proposition of an
+    #: offer with an http(s) destination.
+    tracked_url: str | None = None
 
 
 @dataclass
@@ -177,6 +180,8 @@ def _render(
         lambda: content_of(offer, space_row, offer_data),
     )
 
+    link = _tracked_url(proposition_id, offer_data["destination_url"])
+
     def present() -> dict[str, str]:
         return render_offer(
             space_row,
@@ -185,9 +190,7 @@ def _render(
                 "id": proposition_id,
                 "rank": proposal.rank,
                 "weight": proposal.weight,
-                "tracked_url": _tracked_url(
-                    proposition_id, offer_data["destination_url"]
-                ),
+                "tracked_url": link,
             },
             contact=outcome.attributes,
             offer_data=offer_data,
@@ -209,4 +212,5 @@ def _render(
         content=dict(content),
         html=rendered["html"],
         text=rendered["text"],
+        tracked_url=link,
     )
