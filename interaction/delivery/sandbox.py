@@ -648,5 +648,8 @@ def render(
     context = SandboxContext(
         {name: plain(value, name) for name, value in data.items()},
         autoescape=autoescape,
+        # Numbers as written, whatever the site's locale: renderings carry
+        # ids and ranks in attributes scripts read (1234567, never "1,234,567").
+        use_l10n=False,
     )
     return template.render(context)

@@ -5,6 +5,7 @@ import uuid
 
 from django.template.loader import render_to_string
 
+from interaction.delivery import sandbox
 from interaction.delivery.propose import PropositionsResult, RenderedProposition
 from interaction.delivery.tracking import token_matches
 from interaction.delivery.web import presentation_context
@@ -55,3 +56,17 @@ def test_a_proposition_not_stored_has_no_tracking_attributes(offer):
 
     assert 'data-offer="gold-card"' in html
     assert "data-proposition" not in html and "data-token" not in html
+
+
+def test_a_custom_space_template_writes_numbers_unlocalised(settings, offer):
+    settings.USE_THOUSAND_SEPARATOR = True
+    settings.LANGUAGE_CODE = "en"
+    template = sandbox.compile_template(
+        '<a data-proposition="{{ proposition.id }}">{{ proposition.weight }}</a>'
+    )
+
+    html = sandbox.render(
+        template, {"proposition": {"id": 1234567, "weight": 1234.5}}, autoescape=True
+    )
+
+    assert html == '<a data-proposition="1234567">1234.5</a>'
