@@ -7,6 +7,18 @@ Read through these functions (not at import time), so that
     How often each process checks, in the database, whether the live
     catalogue changed (default 1 second): the longest a publish in another
     process waits to be served.
+``INTERACTION_BUILD_IN_BACKGROUND``
+    Whether a process that already serves a compiled catalogue rebuilds it in
+    a background thread when another process changed it, serving the previous
+    one meanwhile, so that no call waits for a build (default ``True``). A
+    process's own changes are always built at once, on its next call; so is
+    its first catalogue. ``False``: every rebuild blocks the call that sees it.
+    See :mod:`interaction.delivery.snapshot`.
+``INTERACTION_GC_FREEZE``
+    Whether each built catalogue is moved out of the garbage collector's
+    reach with ``gc.freeze()``, and automatic collection paused while one is
+    built (default ``True``), so that full collections do not walk it; see
+    :mod:`interaction.delivery.warm`. ``False`` leaves the collector alone.
 ``INTERACTION_BASE_URL``
     The site's public root URL, e.g. ``https://www.example.com``, for the
     tracked links the API gives (default ``WAGTAILADMIN_BASE_URL``): never the
@@ -47,6 +59,14 @@ DEFAULT_VISITOR_COOKIE = "interaction_visitor"
 
 def version_check_seconds() -> float:
     return float(getattr(settings, "INTERACTION_VERSION_CHECK_SECONDS", 1.0))
+
+
+def build_in_background() -> bool:
+    return bool(getattr(settings, "INTERACTION_BUILD_IN_BACKGROUND", True))
+
+
+def gc_freeze() -> bool:
+    return bool(getattr(settings, "INTERACTION_GC_FREEZE", True))
 
 
 def base_url() -> str:

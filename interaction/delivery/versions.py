@@ -7,7 +7,9 @@ transaction, so other processes see it when it commits). Each process reads
 that token at most once every ``INTERACTION_VERSION_CHECK_SECONDS`` (default
 1 s): a publish in another process is served within that interval, and the
 check costs one indexed one-row query per interval, not per call. The
-publishing process itself sees its change on its next call.
+publishing process itself sees its change on its next call: :func:`changes`
+counts this process's own changes, and a change it made is built at once,
+where another process's is built in the background (:mod:`.snapshot`).
 
 If the version cannot be read (database outage), the process keeps serving the
 catalogue it compiled last, with a logged warning.
@@ -15,6 +17,7 @@ catalogue it compiled last, with a logged warning.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -33,6 +36,9 @@ _lock = threading.Lock()
 #: (token, monotonic time it was read); ``None``: read it on the next call.
 _known: tuple[str, float] | None = None
 _warned_at = 0.0
+_counter = itertools.count(1)
+#: The latest number drawn from ``_counter``: changes this process made.
+_changes = 0
 
 
 def invalidate() -> None:
@@ -40,6 +46,18 @@ def invalidate() -> None:
     global _known
     _write(uuid.uuid4().hex)
     _known = None
+    _changed()
+
+
+def _changed() -> None:
+    global _changes
+    _changes = next(_counter)
+
+
+def changes() -> int:
+    """Changes this process made (or took as its own): a snapshot built before
+    the latest one must not be served, even while a newer one is built."""
+    return _changes
 
 
 def _write(token: str) -> None:
@@ -52,9 +70,11 @@ def _write(token: str) -> None:
 
 
 def forget() -> None:
-    """Read the token again on the next call (tests; after invalidating)."""
+    """Read the token again on the next call, and serve what it names at once,
+    as after this process's own change (tests do this before each test)."""
     global _known
     _known = None
+    _changed()
 
 
 def current(fallback: str | None) -> str:
@@ -89,5 +109,6 @@ def current(fallback: str | None) -> str:
         if token is None:
             token = uuid.uuid4().hex
             _write(token)
+            _changed()
         _known = (token, now)
         return token

@@ -2,7 +2,7 @@
 
 Built once per publish by :mod:`interaction.delivery.snapshot` from published rows only,
 shared by every call of every thread, never changed by a call (each offer's
-terms compile to a function on first use, once).
+terms are compiled to a function when the catalogue is built).
 """
 
 from __future__ import annotations
