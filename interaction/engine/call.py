@@ -163,8 +163,10 @@ class Outcome:
     date: datetime.datetime
     #: How many offers the call may show: min(count, the space's maximum).
     limit: int = 0
-    #: Every candidate that passed eligibility and typology, best first: what
+    #: The candidates that passed eligibility and typology, best first: what
     #: the storage step falls back on when a capped offer ran out meanwhile.
+    #: Every one when the call explains; otherwise the ``limit`` best, or
+    #: ``core.CAPPED_DEPTH`` times as many when a global capping rule applies.
     ranking: list[tuple[CompiledOffer, float]] = field(default_factory=list)
     #: The global capping rules that applied to this call.
     capping_rules: tuple[CompiledRule, ...] = ()

@@ -8,8 +8,10 @@ terms are compiled to a function when the catalogue is built).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .evaluation import OfferTerms
 from .predicates import Predicate
@@ -86,6 +88,10 @@ class EnvironmentCatalogue:
     offers: tuple[CompiledOffer, ...]
     rules: tuple[CompiledRule, ...]
     categories_by_code: Mapping[str, int]
+    #: Numeric contact field -> its (lowest, highest) value in the dimension's
+    #: table when the catalogue was built (``ranking.field_domains``): what
+    #: bounds weight formulas for ranking big spaces. Empty: no bounds.
+    field_domains: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,13 @@ class Catalogue:
     offers_by_space: Mapping[int, tuple[CompiledOffer, ...]] = field(
         default_factory=dict
     )
+
+    @functools.cached_property
+    def derived(self) -> dict[Hashable, Any]:
+        """What is derived from the catalogue on first use and kept as long as
+        it lives (each space's ranking index, see :mod:`.ranking`); a copy made
+        with ``dataclasses.replace`` starts empty."""
+        return {}
 
 
 def index_by_space(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import heapq
 import random
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from . import typology
+from . import ranking, typology
 from .call import (
     ID_SEPARATOR,
     Call,
@@ -56,28 +58,67 @@ def propose(
     environment = catalogue.environments[space.environment_id]
 
     values = call_values(outcome.attributes, call.context)
-    offers = catalogue.offers_by_space.get(space.id, ())
-    candidates, trace = _eligible(environment, offers, space, call, values, date)
     rules = typology.applicable_rules(environment, space, values, date.date())
     outcome.capping_rules = tuple(rule for rule in rules if rule.global_capping)
-    exclusions = _exclusions(
-        environment, space, candidates, outcome, rules, contact_history, history
-    )
-    kept = []
-    for offer, weight in candidates:
-        reason = exclusions.reason(offer) if exclusions else None
-        if reason:
-            if call.explain:
-                trace.append(Decision(offer.code, False, reason, weight))
-        else:
-            kept.append((offer, weight))
-
-    # Candidates come in offer id order, so a seed gives the same tie order.
-    rng = random.Random(call.seed)
-    outcome.ranking = sorted(kept, key=lambda item: (-item[1], rng.random()))
     outcome.limit = max(0, min(call.count, space.max_offers))
-    outcome.proposals = choose(outcome.ranking, outcome.limit)
+    ranker = _Ranker(catalogue, call, values, outcome, rules, contact_history, history)
     if call.explain:
+        ranker.explained()
+    else:
+        depth = outcome.limit * (CAPPED_DEPTH if outcome.capping_rules else 1)
+        outcome.ranking = ranker.best(depth)
+    outcome.proposals = choose(outcome.ranking, outcome.limit)
+    return outcome
+
+
+#: Without a trace, a call ranks only the offers it may show: ``limit`` of
+#: them, or this many times ``limit`` when a global capping rule applies, for
+#: the storage step to fall back on when an offer's budget ran out between
+#: ranking and storing (another process took it): up to ``limit`` such offers
+#: give their place to the next ones.
+CAPPED_DEPTH = 2
+
+
+class _Ranker:
+    """Steps 3-7 of one call, once the contact is known."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        call: Call,
+        values: Mapping[str, Any],
+        outcome: Outcome,
+        rules: list[CompiledRule],
+        contact_history: History | None,
+        reader: HistoryReader,
+    ) -> None:
+        self.catalogue = catalogue
+        self.environment = catalogue.environments[outcome.space.environment_id]
+        self.call = call
+        self.values = values
+        self.outcome = outcome
+        self.rules = rules
+        self.contact_history = contact_history
+        self.reader = reader
+        self.rng = random.Random(call.seed)
+        self._exclusions: typology.Exclusions | None = None
+
+    def explained(self) -> None:
+        """Every in-scope offer evaluated, the ranking whole and every decision
+        traced (previews)."""
+        outcome = self.outcome
+        candidates, trace = self._eligible()
+        exclusions = self.exclusions() if candidates else None
+        kept = []
+        for offer, weight in candidates:
+            reason = exclusions.reason(offer) if exclusions else None
+            if reason:
+                trace.append(Decision(offer.code, False, reason, weight))
+            else:
+                kept.append((offer, weight))
+        # Candidates come in offer id order, so a seed gives the same tie order.
+        rng = self.rng
+        outcome.ranking = sorted(kept, key=lambda item: (-item[1], rng.random()))
         for index, (offer, weight) in enumerate(outcome.ranking):
             if index < outcome.limit:
                 trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
@@ -85,7 +126,60 @@ def propose(
                 reason = f"ranked beyond the {outcome.limit} offer(s) shown"
                 trace.append(Decision(offer.code, False, reason, weight))
         outcome.trace = trace
-    return outcome
+
+    def best(self, depth: int) -> list[Ranked]:
+        """The ``depth`` best offers, evaluating only those that may be among
+        them (:mod:`.ranking`), or all of them when a value is out of the
+        domains the bounds assume. The history is read for the first offer
+        that would be ranked, if any."""
+        if depth <= 0:
+            return []
+        space = self.outcome.space
+        index = ranking.space_index(self.catalogue, space)
+        if index.sound(self.values):
+            category_id, themes = _in_scope(self.environment, space, self.call)
+            in_scope = None
+            if category_id is not None or themes:
+                in_scope = functools.partial(_within, category_id, themes)
+            return ranking.best(
+                index,
+                self.values,
+                self.outcome.date,
+                space.id,
+                depth,
+                self.rng,
+                in_scope,
+                self.excludes,
+            )
+        candidates, _trace = self._eligible()
+        kept = [item for item in candidates if not self.excludes(item[0])]
+        # What a full ranking would put first (same seed, same order).
+        rng = self.rng
+        return heapq.nsmallest(depth, kept, key=lambda item: (-item[1], rng.random()))
+
+    def _eligible(self) -> tuple[list[Ranked], list[Decision]]:
+        space = self.outcome.space
+        offers = self.catalogue.offers_by_space.get(space.id, ())
+        return _eligible(
+            self.environment, offers, space, self.call, self.values, self.outcome.date
+        )
+
+    def exclusions(self) -> typology.Exclusions:
+        """Why typology rules exclude offers, read on first need."""
+        if self._exclusions is None:
+            self._exclusions = _exclusions(
+                self.environment,
+                self.outcome.space,
+                self.outcome,
+                self.rules,
+                self.contact_history,
+                self.reader,
+            )
+        return self._exclusions
+
+    def excludes(self, offer: CompiledOffer) -> bool:
+        exclusions = self.exclusions()
+        return bool(exclusions) and exclusions.reason(offer) is not None
 
 
 def choose(
@@ -167,16 +261,15 @@ def history_request(
 def _exclusions(
     environment: EnvironmentCatalogue,
     space: CompiledSpace,
-    candidates: list[Ranked],
     outcome: Outcome,
     rules: list[CompiledRule],
     contact_history: History | None,
     reader: HistoryReader,
 ) -> typology.Exclusions:
-    """Why typology rules exclude offers, reading the history at most once (not
-    at all when the lookup brought it)."""
+    """Why typology rules exclude offers (asked once there are candidates),
+    reading the history unless the lookup brought it."""
     exclusions = typology.Exclusions()
-    if not candidates or not rules:
+    if not rules:
         return exclusions
     request = history_request(environment, space, outcome.date)
     key = outcome.contact_key or outcome.visitor
@@ -243,3 +336,15 @@ def _eligible(
         elif explain:
             trace.append(Decision(offer.code, False, f"weight {weight:g} ≤ 0", weight))
     return candidates, trace
+
+
+def _within(
+    category_id: int | None, themes: frozenset[str], offer: CompiledOffer
+) -> bool:
+    """Whether ``offer`` is in the scope of a call asking for ``category_id``
+    and ``themes`` (see :func:`_in_scope`)."""
+    return (
+        offer.always_include
+        or (category_id is not None and category_id in offer.category_ids)
+        or bool(themes and not themes.isdisjoint(offer.themes))
+    )

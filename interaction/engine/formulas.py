@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -348,3 +348,146 @@ def _bounded(node: ast.AST, namespace: Namespace) -> tuple[ast.expr, Fraction]:
             return expression, largest
         return _checked(expression, namespace), _LIMIT
     raise FormulaError(f"Unsupported formula element {type(node).__name__}.")
+
+
+# -- Interval arithmetic: where a formula's value can lie ---------------------------
+
+#: ``(lowest, highest)``, both included.
+Interval = tuple[float, float]
+#: Where any number a formula reads or computes lies (see the module's docstring).
+EVERYTHING: Interval = (-MAX_MAGNITUDE, MAX_MAGNITUDE)
+
+
+def formula_interval(tree: ast.Expression, domains: Mapping[str, Interval]) -> Interval:
+    """Where the value :func:`formula_statements` gives lies, for values read
+    within ``domains`` (name -> interval; another name: anything in the bounded
+    domain, :data:`EVERYTHING`), when it is a number.
+
+    Sound, not always tight: whatever the values within the domains, the
+    formula's value is in the interval, or the offer is ineligible (a number
+    out of the domain). Endpoints are computed with the very operations the
+    formula runs (rounding is monotone, so a float result never passes the
+    endpoint computed the same way), and clipped to the bounded domain, out of
+    which the formula never yields a value. A value read that is not a number,
+    a division by zero or a refused ``round`` make the formula 0: every
+    formula but a plain number includes 0.
+    """
+    body = tree.body
+    if isinstance(body, ast.Constant) and isinstance(body.value, int | float):
+        value = float(body.value)
+        return _clip(value, value)
+    low, high = _interval(body, domains)
+    return min(low, 0.0), max(high, 0.0)
+
+
+def _clip(low: float, high: float) -> Interval:
+    return max(low, -MAX_MAGNITUDE), min(high, MAX_MAGNITUDE)
+
+
+def _signed(positive: bool, negative: bool) -> Interval:
+    """What is left of the domain knowing only the result's sign."""
+    if positive:
+        return 0.0, MAX_MAGNITUDE
+    if negative:
+        return -MAX_MAGNITUDE, 0.0
+    return EVERYTHING
+
+
+def _corners(
+    operation: Callable[[float, float], float], left: Interval, right: Interval
+) -> Interval:
+    values = [operation(a, b) for a in left for b in right]
+    return _clip(min(values), max(values))
+
+
+def _division(node: ast.BinOp, left: Interval, right: Interval) -> Interval:
+    """``/`` and ``//``: monotone in each operand where the divisor keeps its sign."""
+    operation = (lambda a, b: a / b) if isinstance(node.op, ast.Div) else _floordiv
+    (a, b), (c, d) = left, right
+    if c > 0 or d < 0:
+        return _corners(operation, left, right)
+    if c == d == 0 or a == b == 0:
+        # Always a division by zero (the formula gives 0), or 0 / y.
+        return 0.0, 0.0
+    # The divisor may come as close to 0 as it likes: only signs are known.
+    if c == 0:  # divisor in (0, d]
+        return _signed(a >= 0, b <= 0)
+    if d == 0:  # divisor in [c, 0)
+        return _signed(b <= 0, a >= 0)
+    return EVERYTHING
+
+
+def _floordiv(a: float, b: float) -> float:
+    return a // b
+
+
+def _modulo(left: Interval, right: Interval) -> Interval:
+    """``x % y`` takes the sign of ``y`` and stays within it (``y`` included:
+    a float ``-tiny % y`` rounds to ``y``)."""
+    (a, b), (c, d) = left, right
+    if c == d == 0:
+        return 0.0, 0.0
+    if c > 0:
+        if a >= 0:
+            # 0 <= x < y: x itself; else below both x and y.
+            return (a, b) if b < c else (0.0, min(b, d))
+        return 0.0, d
+    if d < 0:
+        if b <= 0:
+            return (a, b) if a > d else (max(a, c), 0.0)
+        return c, 0.0
+    return min(c, 0.0), max(d, 0.0)
+
+
+def _interval(node: ast.AST, domains: Mapping[str, Interval]) -> Interval:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return _clip(node.value, node.value)
+    name = _name_of(node)
+    if name is not None:
+        low, high = domains.get(name, EVERYTHING)
+        return _clip(low, high)
+    if isinstance(node, ast.UnaryOp):
+        low, high = _interval(node.operand, domains)
+        return (-high, -low) if isinstance(node.op, ast.USub) else (low, high)
+    if isinstance(node, ast.BinOp):
+        left = _interval(node.left, domains)
+        right = _interval(node.right, domains)
+        if isinstance(node.op, ast.Add):
+            return _clip(left[0] + right[0], left[1] + right[1])
+        if isinstance(node.op, ast.Sub):
+            return _clip(left[0] - right[1], left[1] - right[0])
+        if isinstance(node.op, ast.Mult):
+            return _corners(lambda a, b: a * b, left, right)
+        if isinstance(node.op, ast.Div | ast.FloorDiv):
+            return _division(node, left, right)
+        if isinstance(node.op, ast.Mod):
+            return _modulo(left, right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        arguments = [_interval(argument, domains) for argument in node.args]
+        return _function(node, node.func.id, arguments)
+    return EVERYTHING
+
+
+def _function(node: ast.Call, function: str, arguments: list[Interval]) -> Interval:
+    if function in ("min", "max") and arguments:
+        pick = min if function == "min" else max
+        return pick(low for low, _ in arguments), pick(high for _, high in arguments)
+    if function == "abs" and len(arguments) == 1:
+        low, high = arguments[0]
+        if low >= 0:
+            return low, high
+        if high <= 0:
+            return -high, -low
+        return 0.0, max(-low, high)
+    if function == "round" and 1 <= len(arguments) <= 2:
+        low, high = arguments[0]
+        digits = _literal(node.args[1]) if len(arguments) == 2 else None
+        if len(arguments) == 1:
+            return _clip(round(low), round(high))
+        if isinstance(digits, int) and -ROUND_DIGITS <= digits <= ROUND_DIGITS:
+            # Rounding to a grid is monotone.
+            return _clip(round(low, digits), round(high, digits))
+        # Computed digits: rounding keeps the sign, nothing more is known.
+        return _signed(low >= 0, high <= 0)
+    # Wrong arguments: a TypeError when run, so the formula gives 0.
+    return 0.0, 0.0

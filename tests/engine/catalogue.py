@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from interaction.engine import core, statuses, typology
+from interaction.engine import core, ranking, statuses, typology
 from interaction.engine.call import (
     Call,
     CapPeriod,
@@ -424,12 +424,30 @@ class World:
                     for (env_id, code), category_id in self._categories.items()
                     if env_id == environment.id
                 },
+                field_domains=ranking.field_domains(CONTACT_KINDS, self.extremes()),
             )
         return Catalogue(
             environments=environments,
             spaces=dict(self.spaces),
             offers_by_space=index_by_space(environments, self.spaces),
         )
+
+    def extremes(self) -> dict[str, Any]:
+        """The lowest and highest value of each numeric field over the
+        contacts, named as Django's ``aggregate(Min(...), Max(...))`` names
+        them (values that are not numbers left out, as SQL leaves out nulls)."""
+        extremes: dict[str, Any] = {}
+        for name in ranking.numeric_fields(CONTACT_KINDS):
+            numbers = [
+                value
+                for contact in self.directory.contacts
+                if isinstance(value := contact.values.get(name), int | float)
+                and not isinstance(value, bool)
+            ]
+            if numbers:
+                extremes[f"{name}__min"] = min(numbers)
+                extremes[f"{name}__max"] = max(numbers)
+        return extremes
 
     # -- Calling -------------------------------------------------------------------
 
