@@ -35,6 +35,7 @@ benchmarks).
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import os
 import threading
@@ -42,7 +43,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
 
@@ -119,14 +120,22 @@ class Snapshot:
     evaluators: Mapping[bytes, OfferEvaluator] = field(default_factory=dict)
 
 
+class _Served(NamedTuple):
+    """What this process serves, swapped as one value (threads read it once)."""
+
+    snapshot: Snapshot
+    #: ``versions.changes()`` read before the snapshot's rows were: a change
+    #: of this process's since then is built at once, not in the background.
+    changes: int
+    #: Counts swaps: a background build is swapped in only over the
+    #: snapshot served when the version it builds was seen.
+    generation: int
+
+
 #: Held while a snapshot is built in a calling thread, and to swap one in.
 _lock = threading.Lock()
-_current: Snapshot | None = None
-#: ``versions.changes()`` read before the current snapshot's rows were.
-_changes_seen = -1
-#: Counts swaps: a background build is swapped in only over the snapshot it
-#: started from.
-_generation = 0
+_served: _Served | None = None
+_generations = itertools.count(1)
 #: Held to start or end the background build.
 _builder_lock = threading.Lock()
 _builder: threading.Thread | None = None
@@ -154,18 +163,16 @@ def get_snapshot() -> Snapshot:
     The version is read before the rows, so a publish that commits during a
     build is seen as a newer version on a later call.
     """
-    # Read before the snapshot: a swap in between only drops the build.
-    generation = _generation
-    current = _current
-    version = versions.current(current.version if current else None)
-    if current is not None and current.version == version:
-        return current
+    served = _served
+    version = versions.current(served.snapshot.version if served else None)
+    if served is not None and served.snapshot.version == version:
+        return served.snapshot
     changes = versions.changes()
-    if current is not None and changes == _changes_seen and conf.build_in_background():
-        _start_background_build(version, generation, changes)
-        return current
+    if served is not None and changes == served.changes and conf.build_in_background():
+        _start_background_build(version, served.generation, changes)
+        return served.snapshot
     # Not kept here while building: the replaced snapshot can be freed.
-    del current
+    del served
     return _build_now(version)
 
 
@@ -182,23 +189,26 @@ def wait_for_background_build(timeout: float | None = None) -> bool:
 def _build_now(version: str) -> Snapshot:
     with warm.collection_paused():
         with _lock:
-            swapped = _current is None or _current.version != version
+            swapped = _served is None or _served.snapshot.version != version
             if swapped:
                 changes = versions.changes()
-                _swap(build_snapshot(version, previous=_current), changes)
-            built = _current
+                _swap(build_snapshot(version, previous=_previous()), changes)
+            assert _served is not None
+            built = _served.snapshot
         if swapped:
             warm.freeze()
-    assert built is not None
     return built
+
+
+def _previous() -> Snapshot | None:
+    served = _served
+    return served.snapshot if served else None
 
 
 def _swap(snapshot: Snapshot, changes: int) -> None:
     """Serve ``snapshot`` from now on (with ``_lock`` held)."""
-    global _current, _changes_seen, _generation
-    _current = snapshot
-    _changes_seen = changes
-    _generation += 1
+    global _served
+    _served = _Served(snapshot, changes, next(_generations))
 
 
 def _start_background_build(version: str, generation: int, changes: int) -> None:
@@ -241,9 +251,9 @@ def _build_and_swap(version: str, generation: int, changes: int) -> bool:
     """Build; swap the result in unless another build replaced the snapshot
     since the call that saw ``version`` read it (e.g. this process's own
     change, built at once: newer)."""
-    built = build_snapshot(version, previous=_current)
+    built = build_snapshot(version, previous=_previous())
     with _lock:
-        if _generation != generation:
+        if _served is None or _served.generation != generation:
             return False
         _swap(built, changes)
         return True

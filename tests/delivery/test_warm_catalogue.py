@@ -144,6 +144,31 @@ def test_a_background_build_never_replaces_this_process_own_change(
     assert snapshot.get_snapshot() is own
 
 
+def test_a_call_that_read_the_previous_snapshot_still_sees_this_process_change(
+    offer, space, contact, monkeypatch
+):
+    """Another thread builds this process's change while a call is between
+    reading what is served and reading the version: the call must not take
+    the change for another process's and serve the previous snapshot."""
+    first = snapshot.get_snapshot()
+    snapshot.invalidate()
+    read_version = versions.current
+    meanwhile = []
+
+    def racing(fallback):
+        version = read_version(fallback)
+        monkeypatch.setattr(versions, "current", read_version)
+        meanwhile.append(snapshot.get_snapshot())  # "another thread"
+        return version
+
+    monkeypatch.setattr(versions, "current", racing)
+    served = snapshot.get_snapshot()
+
+    assert served is not first
+    assert served is meanwhile[0]
+    assert snapshot.wait_for_background_build(timeout=0)
+
+
 @background
 def test_a_failing_background_build_keeps_the_previous_snapshot_and_retries(
     offer, space, contact, monkeypatch, caplog
@@ -218,7 +243,7 @@ def test_without_background_builds_another_process_change_blocks(
 def test_a_process_without_a_snapshot_builds_at_once(
     offer, space, contact, monkeypatch
 ):
-    monkeypatch.setattr(snapshot, "_current", None)
+    monkeypatch.setattr(snapshot, "_served", None)
     publish_elsewhere()
 
     assert sorted(codes(ask(space, contact, count=10))) == ["gold-card"]
