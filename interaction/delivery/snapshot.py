@@ -7,7 +7,7 @@ every process rebuilds within a short interval.
 
 **Who waits for a build.** A build reads and compiles the whole live
 catalogue (every offer's terms, :mod:`.warm`): measured on a busy 2-core
-machine, 0.4-1 s for 1,000 offers and 3-6 s for 10,000 from cold; 0.15-0.2 s
+machine, 0.4-1 s for 1,000 offers and 3-6 s for 10,000 from cold; 0.1-0.2 s
 and about 1 s after one offer's publish, the other offers' compiled terms
 being reused. So:
 
@@ -19,7 +19,7 @@ being reused. So:
   one background thread while every call keeps the previous snapshot
   (stale-while-revalidate); the new one is swapped in whole when it is ready.
   No call waits for it; calls share the interpreter with it meanwhile (a
-  few milliseconds more each, measured 5-9 ms against 0.5-1.4 ms). A background
+  few milliseconds more each, measured 3-9 ms against 0.5-1.4 ms). A background
   build is dropped if a build of this process's own change replaced the
   snapshot meanwhile. A build that fails is logged, the previous snapshot
   stays, and a later call retries (not before :data:`RETRY_SECONDS`).
@@ -356,10 +356,9 @@ def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snaps
         for env_id, env in environments.items()
         if env.dimension_model is not None and kinds[env_id]
     }
-    # Every live offer compiled now, not on its first call (:mod:`.warm`).
-    evaluators = warm.compile_offers(
-        compiled_environments.values(), previous.evaluators if previous else None
-    )
+    # Every live offer compiled and every space's ranking index built now,
+    # not on their first call (:mod:`.warm`).
+    evaluators = warm.prepare(catalogue, previous.evaluators if previous else None)
     return Snapshot(
         catalogue, offers, spaces, dimensions, version, evaluators=evaluators
     )

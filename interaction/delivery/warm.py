@@ -2,7 +2,8 @@
 
 **Compiled in bulk.** :func:`compile_offers` compiles every live offer's terms
 while the snapshot is built (in the background, see :mod:`.snapshot`), so no
-call pays ~0.3 ms per offer of its space to compile them on first use. An
+call pays ~0.3 ms per offer of its space to compile them on first use; each
+space's ranking index is built then too (:func:`prepare`). An
 offer whose terms did not change keeps the evaluator of the previous snapshot:
 evaluators are keyed by a digest of everything they compile from
 (:func:`~interaction.engine.evaluation.terms_key`: the offer's and every
@@ -35,8 +36,8 @@ garbage of calls running at that moment. So when what is left of the frozen
 set has grown by a quarter since the last full collection (CPython's own
 rule for full collections), :func:`freeze` unfreezes everything and runs one
 full collection first. Measured over 20 rebuilds in one process, each after
-another process's publish: RSS stayed within 137-139 MB with 1,000 offers,
-and within 345-348 MB with 10,000 from the first rebuild on (which adds the
+another process's publish: RSS stayed within 137-140 MB with 1,000 offers,
+and within 347-349 MB with 10,000 from the first rebuild on (which adds the
 peak of two snapshots at once).
 
 ``INTERACTION_GC_FREEZE = False`` leaves the collector alone (e.g. for a
@@ -52,7 +53,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 
 from .. import conf
-from ..engine.catalogue import EnvironmentCatalogue
+from ..engine import ranking
+from ..engine.catalogue import Catalogue, EnvironmentCatalogue
 from ..engine.evaluation import OfferEvaluator, precompile, terms_key
 
 #: A full collection when the frozen set grew by more than this factor.
@@ -64,6 +66,17 @@ _frozen_after_collection = 0
 #: Builds in progress, and whether the collector ran before the first began.
 _building = 0
 _was_enabled = False
+
+
+def prepare(
+    catalogue: Catalogue, previous: Mapping[bytes, OfferEvaluator] | None = None
+) -> dict[bytes, OfferEvaluator]:
+    """Everything a call would otherwise derive from ``catalogue`` on first
+    use: every offer's compiled terms (:func:`compile_offers`) and every
+    space's ranking index (:func:`~interaction.engine.ranking.prepare`)."""
+    evaluators = compile_offers(catalogue.environments.values(), previous)
+    ranking.prepare(catalogue)
+    return evaluators
 
 
 def compile_offers(

@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, connections
 
 from interaction.delivery import snapshot, versions, warm
-from interaction.engine import evaluation
+from interaction.engine import evaluation, ranking
 from interaction.models import Offer, OfferCategory
 from tests.builders import ask, codes, make_category, make_offer, publish
 
@@ -254,7 +254,7 @@ def test_a_process_without_a_snapshot_builds_at_once(
 # -- Compiled in bulk ---------------------------------------------------------------
 
 
-def test_every_offer_is_compiled_when_the_snapshot_is_built(
+def test_offers_are_compiled_and_spaces_indexed_when_the_snapshot_is_built(
     offer, space, contact, monkeypatch
 ):
     make_offer(
@@ -268,11 +268,18 @@ def test_every_offer_is_compiled_when_the_snapshot_is_built(
     assert len(environment.offers) == 2
     assert all(evaluation.is_compiled(offer.terms) for offer in environment.offers)
 
-    def compiling(terms):
-        raise AssertionError("an offer was compiled during a call")
+    def at_the_call(*args):
+        raise AssertionError("derived during a call")
 
-    monkeypatch.setattr(evaluation, "compile_evaluator", compiling)
-    assert sorted(codes(ask(space, contact, count=10))) == ["gold-card", "silver-card"]
+    both = ["gold-card", "silver-card"]
+    compile_evaluator = evaluation.compile_evaluator
+    monkeypatch.setattr(evaluation, "compile_evaluator", at_the_call)
+    assert sorted(codes(ask(space, contact, count=10, explain=True))) == both
+    # Ranked through the space's index (whose shared group weights, terms of
+    # the index's own, still compile on their first use).
+    monkeypatch.setattr(evaluation, "compile_evaluator", compile_evaluator)
+    monkeypatch.setattr(ranking, "build_index", at_the_call)
+    assert sorted(codes(ask(space, contact, count=10, explain=False))) == both
 
 
 def test_a_rebuild_compiles_only_the_offers_whose_terms_changed(
