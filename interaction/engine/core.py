@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import heapq
 import random
 from collections.abc import Collection, Mapping, Sequence
@@ -135,12 +134,15 @@ class _Ranker:
         if depth <= 0:
             return []
         space = self.outcome.space
-        index = ranking.space_index(self.catalogue, space)
+        category_id, themes = _in_scope(self.environment, space, self.call)
+        scope = None if category_id is None and not themes else (category_id, themes)
+        index = ranking.space_index(self.catalogue, space, scope)
+        if index is None:  # too many scopes asked for: the whole space's
+            index = ranking.space_index(self.catalogue, space)
+        else:
+            scope = None
+        assert index is not None
         if index.sound(self.values):
-            category_id, themes = _in_scope(self.environment, space, self.call)
-            in_scope = None
-            if category_id is not None or themes:
-                in_scope = functools.partial(_within, category_id, themes)
             return ranking.best(
                 index,
                 self.values,
@@ -148,11 +150,14 @@ class _Ranker:
                 space.id,
                 depth,
                 self.rng,
-                in_scope,
+                scope,
                 self.excludes,
             )
         candidates, _trace = self._eligible()
-        kept = [item for item in candidates if not self.excludes(item[0])]
+        try:
+            kept = [item for item in candidates if not self.excludes(item[0])]
+        except ranking.NothingLeft:
+            return []
         # What a full ranking would put first (same seed, same order).
         rng = self.rng
         return heapq.nsmallest(depth, kept, key=lambda item: (-item[1], rng.random()))
@@ -178,8 +183,14 @@ class _Ranker:
         return self._exclusions
 
     def excludes(self, offer: CompiledOffer) -> bool:
+        """Whether a typology rule excludes ``offer``; raises
+        :class:`ranking.NothingLeft` when one excludes every offer."""
         exclusions = self.exclusions()
-        return bool(exclusions) and exclusions.reason(offer) is not None
+        if not exclusions:
+            return False
+        if any(rule.offer_ids is None for _index, rule, _reason in exclusions.every):
+            raise ranking.NothingLeft
+        return exclusions.reason(offer) is not None
 
 
 def choose(
@@ -336,15 +347,3 @@ def _eligible(
         elif explain:
             trace.append(Decision(offer.code, False, f"weight {weight:g} ≤ 0", weight))
     return candidates, trace
-
-
-def _within(
-    category_id: int | None, themes: frozenset[str], offer: CompiledOffer
-) -> bool:
-    """Whether ``offer`` is in the scope of a call asking for ``category_id``
-    and ``themes`` (see :func:`_in_scope`)."""
-    return (
-        offer.always_include
-        or (category_id is not None and category_id in offer.category_ids)
-        or bool(themes and not themes.isdisjoint(offer.themes))
-    )

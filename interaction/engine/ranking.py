@@ -46,6 +46,8 @@ formulas' own domain (±10¹⁵), so its offers are evaluated early.
 
 from __future__ import annotations
 
+import bisect
+import datetime
 import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -153,17 +155,45 @@ def weight_bound(rows: Sequence[Interval], multipliers: Sequence[Multiplier]) ->
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """A group's members sorted by the threshold their target filters set on
+    one numeric field, in one direction (``age >= 30``, ``score < 5``): the
+    members a contact may be eligible for are a prefix."""
+
+    field: str
+    #: ``True``: upper bounds (``<``, ``<=``), kept negated.
+    upper: bool
+    #: Each member's ``(threshold, strict)``, ascending; ``(-inf, False)``:
+    #: no such threshold.
+    keys: tuple[tuple[float, bool], ...]
+
+    def cut(self, values: Mapping[str, Any]) -> int:
+        """How many members (of the sorted ones) the contact's value passes."""
+        value = values.get(self.field)
+        if value is None:
+            # Fails every threshold (SQL's null).
+            return bisect.bisect_right(self.keys, (-math.inf, False))
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            if value == value and abs(value) != math.inf:
+                key = (-value if self.upper else value, False)
+                return bisect.bisect_right(self.keys, key)
+        # Not a number: the members' evaluations decide.
+        return len(self.keys)
+
+
+@dataclass(frozen=True)
 class Group:
     """Offers of a space whose weight is computed alike."""
 
     #: The highest weight its offers can get, for values within the domains.
     bound: float
-    #: By id.
+    #: By id, or by ``threshold``'s keys.
     offers: tuple[CompiledOffer, ...]
     #: Its rows in the space and multipliers, as terms compiled on first use:
     #: the weight of every offer of the group that is eligible. ``None`` for
     #: a group of one offer.
     weight: OfferTerms | None = None
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True)
@@ -244,16 +274,18 @@ def build_index(
         bound = weight_bound(row_intervals, multipliers)
         if not bound > 0:
             continue  # only weights above 0 are proposed
-        weight = None
-        if len(offers_of_group) > 1:
-            weight = _weights.get(key)
-            if weight is None:
-                if len(_weights) >= _MAX_WEIGHTS:
-                    _weights.clear()
-                weight = _weights[key] = OfferTerms(
-                    kinds=kinds, weight_rows=rows, multipliers=multipliers
-                )
-        groups.append(Group(bound, tuple(offers_of_group), weight))
+        if len(offers_of_group) == 1:
+            groups.append(Group(bound, tuple(offers_of_group)))
+            continue
+        weight = _weights.get(key)
+        if weight is None:
+            if len(_weights) >= _MAX_WEIGHTS:
+                _weights.clear()
+            weight = _weights[key] = OfferTerms(
+                kinds=kinds, weight_rows=rows, multipliers=multipliers
+            )
+        sorted_offers, threshold = _by_threshold(offers_of_group)
+        groups.append(Group(bound, sorted_offers, weight, threshold))
     groups.sort(key=lambda group: -group.bound)
     checks = tuple((name, *domains[name]) for name in sorted(relied_on))
     return SpaceIndex(tuple(groups), checks)
@@ -279,46 +311,156 @@ def _formula_interval(
     return interval
 
 
-def space_index(catalogue: Catalogue, space: CompiledSpace) -> SpaceIndex:
-    """``space``'s ranking index, built on first use once per catalogue."""
-    key = ("ranking", space.id)
-    index = catalogue.derived.get(key)
+def necessary_thresholds(
+    terms: OfferTerms,
+) -> dict[tuple[str, bool], tuple[float, bool]]:
+    """The thresholds ``terms``' target filters set on numeric fields, each a
+    condition of the offer's eligibility (a comparison with a number, alone
+    or in an ``all``): ``(field, upper) -> (threshold, strict)``, the
+    strictest of each; upper bounds negated (``age < 30``: ``(-30, True)``).
+    """
+    found: dict[tuple[str, bool], tuple[float, bool]] = {}
+    pending: list[Any] = [target_filter.condition for target_filter in terms.filters]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        if "all" in node:
+            if isinstance(node["all"], list):
+                pending.extend(node["all"])
+            continue
+        op, value, name = node.get("op"), node.get("value"), node.get("field")
+        if (
+            op not in _THRESHOLDS
+            or not isinstance(name, str)
+            or terms.kinds.get(name) != NUMBER
+            or isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            continue
+        upper, strict = _THRESHOLDS[op]
+        slot = (name, upper)
+        key = (-value if upper else value, strict)
+        found[slot] = max(found.get(slot, key), key)
+    return found
+
+
+#: Comparison -> (an upper bound?, strict?)
+_THRESHOLDS = {
+    ">=": (False, False),
+    ">": (False, True),
+    "<=": (True, False),
+    "<": (True, True),
+}
+_NO_THRESHOLD = (-math.inf, False)
+
+
+def _by_threshold(
+    offers: list[CompiledOffer],
+) -> tuple[tuple[CompiledOffer, ...], Threshold | None]:
+    """``offers`` sorted by the threshold most of them set (if any do)."""
+    thresholds = [necessary_thresholds(offer.terms) for offer in offers]
+    counts: dict[tuple[str, bool], int] = {}
+    for found in thresholds:
+        for slot in found:
+            counts[slot] = counts.get(slot, 0) + 1
+    if not counts:
+        return tuple(offers), None
+    slot = max(counts, key=lambda slot: (counts[slot], slot))
+    keyed = sorted(
+        zip(
+            (found.get(slot, _NO_THRESHOLD) for found in thresholds),
+            offers,
+            strict=True,
+        ),
+        key=lambda item: item[0],
+    )
+    return tuple(offer for _key, offer in keyed), Threshold(
+        slot[0], slot[1], tuple(key for key, _offer in keyed)
+    )
+
+
+#: A call's scope: the category it asks for (``-1``: an unknown one) and
+#: themes; ``None``: every offer of the space.
+Scope = tuple[int | None, frozenset[str]]
+#: How many scoped indexes a space keeps per catalogue; beyond, calls scan its
+#: whole index, passing over the offers out of their scope.
+MAX_SCOPES = 64
+
+
+def in_scope(scope: Scope, offer: CompiledOffer) -> bool:
+    """Whether ``offer`` is in ``scope``: always included, in the category or
+    one below it, or sharing a theme."""
+    category_id, themes = scope
+    return (
+        offer.always_include
+        or (category_id is not None and category_id in offer.category_ids)
+        or bool(themes and not themes.isdisjoint(offer.themes))
+    )
+
+
+def space_index(
+    catalogue: Catalogue, space: CompiledSpace, scope: Scope | None = None
+) -> SpaceIndex | None:
+    """``space``'s ranking index (of the offers in ``scope``), built on first
+    use once per catalogue; ``None`` when the space keeps :data:`MAX_SCOPES`
+    scoped indexes already."""
+    key = ("ranking", space.id, scope)
+    index: SpaceIndex | None = catalogue.derived.get(key)
     if index is None:
+        offers = catalogue.offers_by_space.get(space.id, ())
+        if scope is not None:
+            scopes = ("ranking scopes", space.id)
+            if catalogue.derived.get(scopes, 0) >= MAX_SCOPES:
+                return None
+            catalogue.derived[scopes] = catalogue.derived.get(scopes, 0) + 1
+            offers = tuple(offer for offer in offers if in_scope(scope, offer))
         environment = catalogue.environments[space.environment_id]
-        index = build_index(
-            space,
-            catalogue.offers_by_space.get(space.id, ()),
-            environment.field_domains,
-        )
+        index = build_index(space, offers, environment.field_domains)
         catalogue.derived[key] = index
     return index
 
 
+def default_scope(space: CompiledSpace) -> Scope | None:
+    """The scope of ``space``'s calls that ask for no category or theme."""
+    if space.default_category_id is None and not space.default_themes:
+        return None
+    return space.default_category_id, frozenset(space.default_themes)
+
+
 def prepare(catalogue: Catalogue) -> None:
-    """Build every space's ranking index now, rather than on the space's first
-    call (for the catalogue's build to call)."""
+    """Build every space's ranking index (for its calls' default scope) now,
+    rather than on the space's first call: for the catalogue's build to call."""
     for space in catalogue.spaces.values():
         if space.environment_id in catalogue.environments:
-            space_index(catalogue, space)
+            space_index(catalogue, space, default_scope(space))
 
 
 # -- The scan ----------------------------------------------------------------------
 
 
+class NothingLeft(Exception):
+    """Raised by ``best``'s ``excluded`` when no offer can be kept any more
+    (a typology rule excludes every offer)."""
+
+
 def best(
     index: SpaceIndex,
     values: Mapping[str, Any],
-    date: Any,
+    date: datetime.datetime,
     space_id: int,
     depth: int,
     rng: Random,
-    in_scope: Callable[[CompiledOffer], bool] | None = None,
+    scope: Scope | None = None,
     excluded: Callable[[CompiledOffer], bool] | None = None,
 ) -> list[Ranked]:
     """The ``depth`` best eligible offers of ``index`` (weight above 0, not
-    ``excluded``, ``in_scope``; ``None``: every offer), best first, ties in a
-    random order drawn from ``rng``: what a full evaluation ranks first,
-    provided ``index.sound(values)``. ``date``: the call's aware datetime."""
+    ``excluded``, in ``scope``; ``None``: the index's offers are), best first,
+    ties in a random order drawn from ``rng``: what a full evaluation ranks
+    first, provided ``index.sound(values)``. ``date``: the call's."""
+    #: A min-heap of (weight, -tie key, serial, offer): its first is the worst.
+    kept: list[tuple[float, float, int, CompiledOffer]] = []
     if depth <= 0:
         return []
     today = date.date()
@@ -326,18 +468,16 @@ def best(
     count = len(groups)
     position = 0
     random = rng.random
-    #: Refined groups: (-their weight, position).
-    refined: list[tuple[float, int]] = []
-    #: A min-heap of (weight, -tie key, serial, offer): its first is the worst.
-    kept: list[tuple[float, float, int, CompiledOffer]] = []
+    #: Refined groups: (-their weight, position, members that may be eligible).
+    refined: list[tuple[float, int, int]] = []
     full = False
     floor = floor_tie = -math.inf
     serial = 0
     while True:
         if refined and (position == count or -refined[0][0] >= groups[position].bound):
-            negative, at = heapq.heappop(refined)
+            negative, at, cut = heapq.heappop(refined)
             bound = -negative
-            members = groups[at].offers
+            members = groups[at].offers[:cut]
         elif position < count:
             group = groups[position]
             position += 1
@@ -345,9 +485,14 @@ def best(
             if full and bound < floor:
                 break
             if group.weight is not None:
+                cut = len(group.offers)
+                if group.threshold is not None:
+                    cut = group.threshold.cut(values)
+                    if not cut:
+                        continue  # the contact passes none of their filters
                 weight = group.weight.evaluate(values, today, date, space_id)
                 if not isinstance(weight, str) and weight > 0:
-                    heapq.heappush(refined, (-weight, position - 1))
+                    heapq.heappush(refined, (-weight, position - 1, cut))
                 continue
             members = group.offers
         else:
@@ -371,15 +516,19 @@ def best(
                 pool[drawn] = offer
             if full and (bound < floor or (bound == floor and -tie < floor_tie)):
                 break  # neither this member nor the ones left can enter
-            if in_scope is not None and not in_scope(offer):
+            if scope is not None and not in_scope(scope, offer):
                 continue
             weight = offer.terms.evaluate(values, today, date, space_id)
             if isinstance(weight, str) or weight <= 0:
                 continue
             if full and (weight < floor or (weight == floor and -tie < floor_tie)):
                 continue
-            if excluded is not None and excluded(offer):
-                continue
+            if excluded is not None:
+                try:
+                    if excluded(offer):
+                        continue
+                except NothingLeft:
+                    return _best_first(kept)
             serial += 1
             entry = (weight, -tie, serial, offer)
             if full:
@@ -389,5 +538,9 @@ def best(
                 full = len(kept) >= depth
             if full:
                 floor, floor_tie = kept[0][0], kept[0][1]
+    return _best_first(kept)
+
+
+def _best_first(kept: list[tuple[float, float, int, CompiledOffer]]) -> list[Ranked]:
     kept.sort(reverse=True)
     return [(offer, weight) for weight, _tie, _serial, offer in kept]

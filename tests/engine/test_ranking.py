@@ -16,6 +16,7 @@ from interaction.engine.conditions import BOOL, NUMBER, TEXT
 from interaction.engine.evaluation import (
     Multiplier,
     OfferTerms,
+    TargetFilter,
     WeightRow,
     Window,
     compile_evaluator,
@@ -26,7 +27,7 @@ from interaction.engine.formulas import (
     formula_interval,
     parse,
 )
-from tests.engine.catalogue import NOW, World
+from tests.engine.catalogue import CONTACT_KINDS, NOW, World
 
 DAY = datetime.timedelta(days=1)
 GOLDEN = {"field": "loyalty_tier", "op": "in", "value": ["gold", "platinum"]}
@@ -485,6 +486,22 @@ def test_typology_asks_only_for_offers_that_would_be_ranked(world, space):
     assert world.history.reads == 0  # the lookup brought the history
 
 
+def test_a_rule_excluding_every_offer_stops_the_scan(world, space):
+    offers = _ladder(world, space, 100, weights=lambda n: ["age + " + str(n)])
+    world.contact(age=20)
+    contact = world.contact(age=30)
+    world.rule("all", counted_offers="all", quantity=1)
+    world.history.record(offers[0], space, contact)
+    catalogue = world.catalogue()
+    older = world.contact(age=90)  # out of the domain: a full evaluation
+    world.history.record(offers[0], space, older)
+    counts = _count_evaluations(offers)
+
+    assert _call(catalogue, world, space, contact, count=3).proposals == []
+    assert sum(counts.values()) == 1
+    assert _call(catalogue, world, space, older, count=3).proposals == []
+
+
 def test_the_category_asked_for_is_respected():
     world = World()
     space = world.space("wide", max_offers=20)
@@ -525,6 +542,64 @@ def test_with_a_global_cap_the_ranking_goes_deeper_for_the_storage_step(world, s
     assert len(_call(catalogue, world, space, contact, count=0).ranking) == 0
 
 
+def test_a_scoped_call_scans_the_offers_of_its_scope_only(world, space):
+    cards = _ladder(world, space, 300, category=lambda n: "loans")
+    cards += [
+        world.offer(f"card-{n}", spaces=[space], category="cards/gold", weights=[1])
+        for n in range(2)
+    ]
+    themed = world.offer(
+        "themed", spaces=[space], category="misc", themes="travel", weights=[0.5]
+    )
+    contact = world.contact()
+    catalogue = world.catalogue()
+    counts = _count_evaluations([*cards, themed])
+
+    outcome = _call(catalogue, world, space, contact, count=5, category="cards")
+    assert sorted(p.offer.code for p in outcome.proposals) == ["card-0", "card-1"]
+    outcome = _call(
+        catalogue, world, space, contact, count=5, category="cards", themes=("Travel",)
+    )
+    assert len(outcome.proposals) == 3
+    assert _call(catalogue, world, space, contact, category="none").proposals == []
+
+    assert dict(counts) == {"card-0": 2, "card-1": 2, "themed": 1}
+    cards_id = catalogue.environments[space.environment_id].categories_by_code["cards"]
+    assert ranking.space_index(catalogue, space, (cards_id, frozenset())) is not None
+
+
+def test_a_space_default_scope_is_indexed_when_the_catalogue_is_prepared(world):
+    space = world.space("wide", max_offers=5, default_category="cards")
+    world.offer("loan", spaces=[space], category="loans", weights=[9])
+    world.offer("card", spaces=[space], category="cards/gold")
+    contact = world.contact()
+    catalogue = world.catalogue()
+
+    ranking.prepare(catalogue)
+
+    scope = ranking.default_scope(space)
+    index = catalogue.derived[("ranking", space.id, scope)]
+    assert [offer.code for group in index.groups for offer in group.offers] == ["card"]
+    assert [
+        p.offer.code for p in _call(catalogue, world, space, contact).proposals
+    ] == ["card"]
+
+
+def test_beyond_so_many_scopes_a_call_scans_the_whole_space(world, space, monkeypatch):
+    monkeypatch.setattr(ranking, "MAX_SCOPES", 1)
+    for code in ("cards", "loans"):
+        for n in range(3):
+            world.offer(f"{code}-{n}", spaces=[space], category=code, weights=[n + 1])
+    contact = world.contact()
+    catalogue = world.catalogue()
+
+    for code in ("cards", "loans", "cards"):
+        outcome = _call(catalogue, world, space, contact, count=2, category=code)
+        assert [p.offer.code for p in outcome.proposals] == [f"{code}-2", f"{code}-1"]
+    scopes = [key for key in catalogue.derived if key[0] == "ranking"]
+    assert len(scopes) == 2  # "cards", then the whole space's for "loans"
+
+
 def test_indexes_are_built_once_per_catalogue(world, space):
     world.offer(spaces=[space])
     catalogue = world.catalogue()
@@ -532,12 +607,97 @@ def test_indexes_are_built_once_per_catalogue(world, space):
     ranking.prepare(catalogue)
     index = ranking.space_index(catalogue, space)
 
-    assert catalogue.derived[("ranking", space.id)] is index
+    assert catalogue.derived[("ranking", space.id, None)] is index
     assert ranking.space_index(catalogue, space) is index
     copy = Catalogue(
         catalogue.environments, catalogue.spaces, catalogue.offers_by_space
     )
     assert ranking.space_index(copy, space) is not index
+
+
+# -- Thresholds of target filters -----------------------------------------------------
+
+
+def _thresholds(*conditions, kinds=None):
+    terms = OfferTerms(
+        filters=tuple(TargetFilter("the offer", tree) for tree in conditions),
+        kinds=CONTACT_KINDS if kinds is None else kinds,
+    )
+    return ranking.necessary_thresholds(terms)
+
+
+def _at_least(value, op=">="):
+    return {"field": "age", "op": op, "value": value}
+
+
+def test_thresholds_every_filter_sets():
+    assert _thresholds(_at_least(30)) == {("age", False): (30, False)}
+    assert _thresholds(_at_least(30, ">")) == {("age", False): (30, True)}
+    assert _thresholds(_at_least(30, "<=")) == {("age", True): (-30, False)}
+    assert _thresholds(_at_least(30, "<")) == {("age", True): (-30, True)}
+    # The strictest of each direction, from every filter and nested ``all``.
+    assert _thresholds(
+        {"all": [_at_least(30), {"all": [_at_least(40), _at_least(60, "<")]}]},
+        {"all": [FRENCH, _at_least(40, ">"), _at_least(70, "<=")]},
+    ) == {("age", False): (40, True), ("age", True): (-60, True)}
+
+
+def test_thresholds_that_are_not_conditions_of_eligibility_are_ignored():
+    assert _thresholds({"any": [_at_least(30), FRENCH]}) == {}
+    assert _thresholds({"not": _at_least(30)}) == {}
+    assert _thresholds(_at_least(30, "=")) == {}
+    assert _thresholds(_at_least(True)) == {}
+    assert _thresholds(_at_least("30")) == {}
+    assert (
+        _thresholds({"field": "signup_date", "op": ">=", "value": {"today": -3}}) == {}
+    )
+    assert _thresholds(_at_least(30), kinds={}) == {}  # not known as a number
+
+
+def test_the_members_a_contact_passes_are_a_prefix():
+    threshold = ranking.Threshold(
+        "age", False, ((-math.inf, False), (30, False), (30, True), (40, False))
+    )
+    assert threshold.cut({"age": 29}) == 1
+    assert threshold.cut({"age": 30}) == 2  # not > 30
+    assert threshold.cut({"age": 30.5}) == 3
+    assert threshold.cut({"age": Decimal(40)}) == 4
+    assert threshold.cut({}) == 1  # no value passes none
+    assert threshold.cut({"age": None}) == 1
+    # Not numbers: the evaluations decide, as for any other offer.
+    for value in ("forty", True, math.nan, math.inf):
+        assert threshold.cut({"age": value}) == 4
+
+    below = ranking.Threshold("age", True, ((-math.inf, False), (-40, True)))
+    assert below.cut({"age": 39}) == 2
+    assert below.cut({"age": 40}) == 1
+
+
+def test_a_group_draws_only_from_the_offers_whose_thresholds_pass(world, space):
+    offers = _ladder(
+        world,
+        space,
+        1000,
+        weights=lambda n: ["age / 10"],
+        filters=lambda n: [("the offer", _at_least(18 + n % 50))],
+    )
+    offers.append(world.offer("low", spaces=[space], weights=[0.5]))
+    world.contact(age=80)
+    young = world.contact(age=19)
+    catalogue = world.catalogue()
+    counts = _count_evaluations(offers)
+
+    outcome = _call(catalogue, world, space, young, count=3)
+
+    assert [p.weight for p in outcome.proposals] == [1.9, 1.9, 1.9]
+    assert all(int(p.offer.code.split("-")[1]) % 50 < 2 for p in outcome.proposals)
+    assert sum(counts.values()) == 3
+    assert _call(catalogue, world, space, young, count=40).proposals[-1].weight == 1.9
+    counts.clear()
+
+    outcome = _call(catalogue, world, space, world.contact(age=None), count=3)
+    assert [p.offer.code for p in outcome.proposals] == ["low"]
+    assert dict(counts) == {"low": 1}
 
 
 # -- Pruned and full evaluations propose the same ------------------------------------
@@ -592,7 +752,7 @@ def _random_weights(rng, spaces):
 def _random_world(rng):
     world = World()
     space = world.space("wide", max_offers=rng.choice([1, 3, 10]))
-    other = world.space("other")
+    other = world.space("other", max_offers=200)
     # Shared weights make groups of several offers.
     shared = [_random_weights(rng, [space, other]) for _ in range(4)]
     for n in range(rng.randint(1, 120)):
@@ -601,14 +761,33 @@ def _random_world(rng):
             if rng.random() < 0.6
             else _random_weights(rng, [space, other])
         )
-        filters = [("the offer", rng.choice([FRENCH, OLDER, {"not": FRENCH}]))]
+        threshold = {
+            "field": "age",
+            "op": rng.choice([">=", ">", "<=", "<"]),
+            "value": rng.choice([20, 30, 40, 40.5, 60]),
+        }
+        filters = [
+            (
+                "the offer",
+                rng.choice(
+                    [
+                        FRENCH,
+                        OLDER,
+                        {"not": FRENCH},
+                        threshold,
+                        {"all": [FRENCH, threshold]},
+                        {"any": [FRENCH, threshold]},
+                    ]
+                ),
+            )
+        ]
         world.offer(
             f"offer-{n}",
             spaces=[space, other],
             category=rng.choice(["cards", "loans"]),
             weights=rows,
             multipliers=multipliers,
-            filters=filters if rng.random() < 0.4 else [],
+            filters=filters if rng.random() < 0.6 else [],
             always_include=rng.random() < 0.05,
         )
     for _ in range(rng.randint(1, 5)):
@@ -622,7 +801,7 @@ def _random_world(rng):
         for contact in world.directory.contacts:
             for offer in rng.sample(world.offers, min(3, len(world.offers))):
                 world.history.record(offer, space, contact)
-    return world, space
+    return world, space, other
 
 
 @pytest.mark.parametrize("block", range(5))
@@ -633,7 +812,7 @@ def test_pruning_proposes_what_a_full_evaluation_proposes(block):
     pruned_calls = 0
     for seed in range(block * 60, block * 60 + 60):
         rng = random.Random(seed)
-        world, space = _random_world(rng)
+        world, space, other = _random_world(rng)
         catalogue = world.catalogue()
         # Contacts created since the catalogue: out of its domains, maybe.
         world.contact(age=rng.choice([10, 95, 50]))
@@ -664,4 +843,10 @@ def test_pruning_proposes_what_a_full_evaluation_proposes(block):
                 assert {
                     p.offer.code for p in pruned.proposals if p.weight == lowest
                 } <= tied
+            # Every offer shown: the same offers.
+            full = _call(catalogue, world, other, contact, explain=True, count=200)
+            pruned = _call(catalogue, world, other, contact, count=200)
+            assert sorted(
+                (offer.code, weight) for offer, weight in pruned.ranking
+            ) == sorted((offer.code, weight) for offer, weight in full.ranking)
     assert pruned_calls > 100
