@@ -53,7 +53,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from random import Random
 from typing import Any
 
 from .catalogue import Catalogue, CompiledOffer, CompiledSpace
@@ -451,13 +450,13 @@ def best(
     date: datetime.datetime,
     space_id: int,
     depth: int,
-    rng: Random,
+    random: Callable[[], float],
     scope: Scope | None = None,
     excluded: Callable[[CompiledOffer], bool] | None = None,
 ) -> list[Ranked]:
     """The ``depth`` best eligible offers of ``index`` (weight above 0, not
     ``excluded``, in ``scope``; ``None``: the index's offers are), best first,
-    ties in a random order drawn from ``rng``: what a full evaluation ranks
+    ties in a random order drawn from ``random()``: what a full evaluation ranks
     first, provided ``index.sound(values)``. ``date``: the call's."""
     #: A min-heap of (weight, -tie key, serial, offer): its first is the worst.
     kept: list[tuple[float, float, int, CompiledOffer]] = []
@@ -467,7 +466,6 @@ def best(
     groups = index.groups
     count = len(groups)
     position = 0
-    random = rng.random
     #: Refined groups: (-their weight, position, members that may be eligible).
     refined: list[tuple[float, int, int]] = []
     full = False
