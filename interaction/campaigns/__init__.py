@@ -1,0 +1,1 @@
+"""Outbound delivery (SPEC §6): campaign runs over a whole population."""
