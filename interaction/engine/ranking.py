@@ -58,7 +58,7 @@ from typing import Any
 from .catalogue import Catalogue, CompiledOffer, CompiledSpace
 from .conditions import BOOL, NUMBER
 from .errors import FormulaError
-from .evaluation import Multiplier, OfferTerms, WeightRow
+from .evaluation import Multiplier, OfferTerms, WeightRow, is_compiled, precompile
 from .formulas import (
     EVERYTHING,
     MAX_MAGNITUDE,
@@ -429,11 +429,15 @@ def default_scope(space: CompiledSpace) -> Scope | None:
 
 
 def prepare(catalogue: Catalogue) -> None:
-    """Build every space's ranking index (for its calls' default scope) now,
-    rather than on the space's first call: for the catalogue's build to call."""
+    """Build every space's ranking index (for its calls' default scope) and
+    compile its groups' weights now, rather than on the space's first calls:
+    for the catalogue's build to call."""
     for space in catalogue.spaces.values():
         if space.environment_id in catalogue.environments:
-            space_index(catalogue, space, default_scope(space))
+            index = space_index(catalogue, space, default_scope(space))
+            for group in index.groups if index is not None else ():
+                if group.weight is not None and not is_compiled(group.weight):
+                    precompile(group.weight)
 
 
 # -- The scan ----------------------------------------------------------------------

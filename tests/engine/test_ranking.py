@@ -20,6 +20,7 @@ from interaction.engine.evaluation import (
     WeightRow,
     Window,
     compile_evaluator,
+    is_compiled,
 )
 from interaction.engine.formulas import (
     EVERYTHING,
@@ -602,12 +603,14 @@ def test_beyond_so_many_scopes_a_call_scans_the_whole_space(world, space, monkey
 
 def test_indexes_are_built_once_per_catalogue(world, space):
     world.offer(spaces=[space])
+    _ladder(world, space, 3, weights=lambda n: ["age / 10"])
     catalogue = world.catalogue()
 
     ranking.prepare(catalogue)
     index = ranking.space_index(catalogue, space)
 
     assert catalogue.derived[("ranking", space.id, None)] is index
+    assert all(is_compiled(group.weight) for group in index.groups if group.weight)
     assert ranking.space_index(catalogue, space) is index
     copy = Catalogue(
         catalogue.environments, catalogue.spaces, catalogue.offers_by_space
