@@ -46,9 +46,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
+from django.db.models import Max, Min
 
 from .. import conf
-from ..engine import statuses
+from ..engine import ranking, statuses
 from ..engine.catalogue import (
     Catalogue,
     CompiledOffer,
@@ -330,6 +331,7 @@ def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snaps
             categories_by_code={
                 c.code: c.pk for c in categories.values() if c.environment_id == env_id
             },
+            field_domains=_field_domains(env, kinds[env_id]),
         )
         for env_id, env in environments.items()
     }
@@ -362,6 +364,20 @@ def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snaps
     return Snapshot(
         catalogue, offers, spaces, dimensions, version, evaluators=evaluators
     )
+
+
+def _field_domains(environment: Environment, kinds: dict[str, str]):
+    """The lowest and highest value of each numeric contact field, which bound
+    weight formulas for the ranking (one query per identified environment; a
+    contact outside them later is ranked by evaluating every offer)."""
+    model = environment.dimension_model
+    names = ranking.numeric_fields(kinds)
+    extremes = None
+    if model is not None and names and not environment.is_anonymous:
+        extremes = model._default_manager.aggregate(
+            *(bound(name) for name in names for bound in (Min, Max))
+        )
+    return ranking.field_domains(kinds, extremes)
 
 
 def _chain(category, categories):

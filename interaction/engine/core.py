@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime
 import heapq
-import random
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from . import ranking, typology
+from . import ranking, ties, typology
 from .call import (
     ID_SEPARATOR,
     Call,
@@ -99,10 +98,9 @@ class _Ranker:
         self.rules = rules
         self.contact_history = contact_history
         self.reader = reader
-        #: Tie keys: from the seed, or the process's shared generator (a
-        #: generator of one's own costs ~9 µs to seed from the system).
-        self.random = (
-            random.random if call.seed is None else random.Random(call.seed).random
+        #: Tie keys: from (seed, contact), or the process's shared generator.
+        self.random = ties.tie_random(
+            call.seed, outcome.contact_key or outcome.visitor or ""
         )
         self._exclusions: typology.Exclusions | None = None
 

@@ -18,6 +18,7 @@ from tests.builders import (
     DAY,
     NOW,
     add_weight,
+    ask,
     codes,
     make_category,
     make_contact,
@@ -402,3 +403,30 @@ def test_rules_compile_from_active_rows(environment, other_environment, space):
     assert rules["themed"].offer_ids == {gold.pk}
     assert rules["themed"].counted_offers == "category"
     assert rules["budget"].global_capping and rules["budget"].offer_ids is None
+
+
+def test_numeric_fields_are_bounded_by_the_dimensions_extremes(environment):
+    make_contact(age=19)
+    make_contact(age=77)
+
+    compiled = snapshot.get_snapshot().catalogue.environments[environment.pk]
+
+    assert compiled.field_domains["age"] == (19, 77)
+    assert "country" not in compiled.field_domains
+
+
+def test_a_contact_beyond_the_extremes_is_ranked_by_every_offer(environment):
+    """Bounds come from the contacts at build time; one added later, older
+    than all, must still get the offer its age makes heaviest."""
+    space = make_space(environment, "banner", max_offers=1)
+    category = make_category(environment)
+    add_weight(make_offer(category, "young", spaces=[space]), "100 - age / 10")
+    add_weight(make_offer(category, "old", spaces=[space]), "age")
+    make_contact(age=20)
+    make_contact(age=30)
+    snapshot.get_snapshot()
+
+    late = make_contact(age=95)
+
+    assert codes(ask(space, late, explain=False)) == ["old"]
+    assert codes(ask(space, make_contact(age=25), explain=False)) == ["young"]
