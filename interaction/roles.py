@@ -1,4 +1,5 @@
-"""The four roles of SPEC §1 and the "Offer approval" workflow.
+"""The four roles of SPEC §1, the "Offer approval" workflow, and who works on
+campaign pages.
 
 One table, used by the data migration and by ``manage.py interaction_sync_roles``.
 Both call :func:`sync_roles` with an app registry (historical in migrations), so
@@ -13,6 +14,11 @@ DELIVERY_MANAGERS = "Delivery managers"
 
 WORKFLOW_NAME = "Offer approval"
 WORKFLOW_MODELS = ("offer", "offercategory", "offerspace")
+
+#: Campaign pages (SPEC §6): the groups that work on them, with these page
+#: permissions on the campaigns index, and so on every campaign below it.
+CAMPAIGN_ROLES = (DELIVERY_MANAGERS, ADMINISTRATORS)
+CAMPAIGN_PAGE_PERMISSIONS = ("add", "change", "publish", "lock", "unlock")
 
 _ALL = ("add", "change", "delete", "view", "publish", "lock", "unlock")
 _EDIT = ("add", "change", "delete", "view", "lock", "unlock")
@@ -131,6 +137,56 @@ def sync_roles(apps) -> None:
         )
         group.permissions.add(*permissions)
     _sync_workflow(apps, groups[OFFER_APPROVERS])
+    sync_campaign_permissions(apps)
+
+
+def sync_campaign_permissions(apps) -> None:
+    """The campaign roles may add, edit and publish under every campaigns
+    index; no other group's grant on the root reaches it. Idempotent.
+
+    Wagtail's page permissions hold on a page and everything below it, with
+    no "deny": a grant on the root (Wagtail's default *Editors* and
+    *Moderators* hold one) would let its group edit every campaign. Such
+    grants move down to the root's other children: those groups keep every
+    site they could edit, and lose the campaigns index, and creating pages at
+    the root (a site created later needs its own grants).
+    """
+    try:
+        Index = apps.get_model("interaction", "CampaignIndexPage")
+    except LookupError:  # an app registry from before campaign pages
+        return
+    Group = apps.get_model("auth", "Group")
+    Page = apps.get_model("wagtailcore", "Page")
+    GroupPagePermission = apps.get_model("wagtailcore", "GroupPagePermission")
+    indexes = list(Index.objects.all())
+    if not indexes:
+        return
+    groups = [Group.objects.get_or_create(name=role)[0] for role in CAMPAIGN_ROLES]
+    permissions = [
+        _permission(apps, "wagtailcore", "page", f"{action}_page", f"Can {action} page")
+        for action in CAMPAIGN_PAGE_PERMISSIONS
+    ]
+    for index in indexes:
+        for group in groups:
+            for permission in permissions:
+                GroupPagePermission.objects.get_or_create(
+                    group=group, page_id=index.pk, permission=permission
+                )
+    for root in Page.objects.filter(depth=1):
+        if not any(index.path.startswith(root.path) for index in indexes):
+            continue
+        others = Page.objects.filter(depth=2, path__startswith=root.path).exclude(
+            pk__in=[index.pk for index in indexes]
+        )
+        grants = GroupPagePermission.objects.filter(page=root).exclude(group__in=groups)
+        for grant in grants:
+            for child in others:
+                GroupPagePermission.objects.get_or_create(
+                    group_id=grant.group_id,
+                    page_id=child.pk,
+                    permission_id=grant.permission_id,
+                )
+            grant.delete()
 
 
 def _sync_workflow(apps, approvers) -> None:

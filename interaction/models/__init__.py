@@ -1,5 +1,6 @@
 from .api_key import ApiKey
 from .approval import EnvironmentApprovalTask
+from .campaign import CampaignIndexPage, CampaignPage
 from .cap_usage import CapUsage
 from .catalogue_version import CatalogueVersion
 from .category import OfferCategory
@@ -12,6 +13,8 @@ from .typology import TypologyRule
 
 __all__ = [
     "ApiKey",
+    "CampaignIndexPage",
+    "CampaignPage",
     "CapUsage",
     "CatalogueVersion",
     "EnvironmentApprovalTask",
