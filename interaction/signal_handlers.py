@@ -1,12 +1,22 @@
-"""Invalidate the live snapshot whenever the live catalogue may have changed."""
+"""Invalidate the live snapshot whenever the live catalogue may have changed;
+grant the campaign roles on a new campaigns index."""
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import published, unpublished
 
 from .delivery import caps
 from .delivery.snapshot import invalidate
-from .models import Environment, Offer, OfferCategory, OfferSpace, TypologyRule
+from .models import (
+    CampaignIndexPage,
+    Environment,
+    Offer,
+    OfferCategory,
+    OfferSpace,
+    TypologyRule,
+)
+from .roles import sync_campaign_permissions
 
 
 def catalogue_changed(**kwargs):
@@ -21,6 +31,13 @@ def rule_saved(instance, **kwargs):
     caps.reset(instance)
 
 
+def campaigns_index_created(instance, created=False, raw=False, **kwargs):
+    """Delivery managers and administrators work under a new campaigns index,
+    and no other group's grant on the root reaches it (see ``roles``)."""
+    if created and not raw:
+        sync_campaign_permissions(apps)
+
+
 def register_signal_handlers():
     for model in (Offer, OfferCategory, OfferSpace):
         published.connect(catalogue_changed, sender=model)
@@ -30,3 +47,4 @@ def register_signal_handlers():
     for model in (Environment, TypologyRule):
         post_save.connect(catalogue_changed, sender=model)
         post_delete.connect(catalogue_changed, sender=model)
+    post_save.connect(campaigns_index_created, sender=CampaignIndexPage)

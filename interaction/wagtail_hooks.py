@@ -17,6 +17,7 @@ from .models import (
 )
 from .permissions import RulesPermissionPolicy
 from .snippets import InteractionViewSetGroup
+from .views import campaign_preview
 from .views.space_preview import SpacePreviewView
 
 CATALOGUE_MODELS = (Environment, Offer, OfferCategory, OfferSpace, TypologyRule)
@@ -56,3 +57,29 @@ def register_space_preview_button(snippet, user, next_url=None):
             icon_name="view",
             priority=30,
         )
+
+
+@hooks.register("register_admin_urls")
+def register_campaign_preview_url():
+    return [
+        path(
+            "interaction/campaigns/<int:pk>/preview/",
+            campaign_preview.CampaignPreviewView.as_view(),
+            name=campaign_preview.URL_NAME,
+        )
+    ]
+
+
+@hooks.register("register_page_listing_more_buttons")
+def register_campaign_preview_listing_button(page, user, next_url=None):
+    yield from campaign_preview.preview_button(page, user)
+
+
+@hooks.register("register_page_header_buttons")
+def register_campaign_preview_header_button(page, user, view_name, next_url=None):
+    yield from campaign_preview.preview_button(page, user)
+
+
+@hooks.register("construct_explorer_page_queryset")
+def hide_campaigns_of_other_environments(parent_page, pages, request):
+    return campaign_preview.hide_other_environments(parent_page, pages, request)

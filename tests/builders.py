@@ -9,11 +9,15 @@ from collections import defaultdict
 from html.parser import HTMLParser
 
 from django.urls import reverse
+from django.utils.text import slugify
+from wagtail.models import Locale, Page
 
 from interaction.delivery import caps
 from interaction.delivery import propose as services
 from interaction.engine.call import Call
 from interaction.models import (
+    CampaignIndexPage,
+    CampaignPage,
     Offer,
     OfferCategory,
     OfferSpace,
@@ -82,6 +86,33 @@ def make_rule(environment, code="rule", **fields):
     values = {"label": code.title(), "period_days": 7, "quantity": 1}
     values.update(fields)
     return TypologyRule.objects.create(environment=environment, code=code, **values)
+
+
+def campaigns_index():
+    """The campaigns index (migration 0009 creates it; after a flush, a new one
+    at the root, granted to the campaign roles as in the admin)."""
+    index = CampaignIndexPage.objects.first()
+    if index is None:
+        Locale.objects.get_or_create(language_code="en")
+        root = Page.get_first_root_node() or Page.add_root(
+            instance=Page(title="Root", slug="root")
+        )
+        index = root.add_child(
+            instance=CampaignIndexPage(title="Campaigns", slug="campaigns")
+        )
+    return index
+
+
+def make_campaign(space, title="Spring mailing", *, offers=(), live=True, **fields):
+    """A campaign page under the campaigns index, published unless told not."""
+    page = CampaignPage(title=title, slug=slugify(title), space=space, **fields)
+    campaigns_index().add_child(instance=page)
+    if offers:
+        page.offers = list(offers)
+        page.save()
+    if live:
+        page.save_revision().publish()
+    return CampaignPage.objects.get(pk=page.pk)
 
 
 # -- Contacts and history --------------------------------------------------------

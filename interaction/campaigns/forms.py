@@ -34,7 +34,7 @@ class CampaignPageForm(WagtailAdminPageForm):
             field.queryset = queryset
         offers = self.fields.get("offers")
         if isinstance(offers, ModelChoiceField):
-            offers.label_from_instance = _offer_label  # type: ignore[method-assign]
+            offers.label_from_instance = _offer_label  # type: ignore[assignment]
 
     def clean(self):
         cleaned_data = super().clean()

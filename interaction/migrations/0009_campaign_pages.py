@@ -137,7 +137,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'campaigns index',
                 'verbose_name_plural': 'campaigns indexes',
             },
-            bases=('wagtailcore.page',),
+            bases=('wagtailcore.page', models.Model),
         ),
         migrations.CreateModel(
             name='CampaignPage',
@@ -159,7 +159,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'campaign',
                 'verbose_name_plural': 'campaigns',
             },
-            bases=('wagtailcore.page',),
+            bases=('wagtailcore.page', models.Model),
         ),
         migrations.RunPython(create_the_campaigns_index, migrations.RunPython.noop),
         migrations.RunPython(sync_campaign_permissions, migrations.RunPython.noop),

@@ -17,7 +17,7 @@ environments they work in (:class:`CampaignPermissionTester`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -83,8 +83,13 @@ class CampaignPermissionTester(PagePermissionTester):
             self.permissions = set()
 
 
-class CampaignIndexPage(Page):
+# models.Model: already a base through Page (same MRO); explicit so that mypy's
+# Django plugin, which cannot see Wagtail's types, knows a model.
+class CampaignIndexPage(Page, models.Model):
     """Where campaign pages live: one, at the root of the page tree."""
+
+    # Wagtail's PageManager, which mypy cannot see.
+    objects: ClassVar[models.Manager[CampaignIndexPage]]
 
     max_count = 1
     parent_page_types = ["wagtailcore.Page"]
@@ -96,6 +101,9 @@ class CampaignIndexPage(Page):
     class Meta:
         verbose_name = _("campaigns index")
         verbose_name_plural = _("campaigns indexes")
+
+    def __str__(self):
+        return self.title
 
     @classmethod
     def can_create_at(cls, parent):
@@ -113,11 +121,13 @@ class CampaignIndexPage(Page):
         return None
 
 
-class CampaignPage(Page):
+class CampaignPage(Page, models.Model):  # models.Model: see CampaignIndexPage
     """A campaign: its population, space and offers, and its delivery content."""
 
     parent_page_types = ["interaction.CampaignIndexPage"]
     subpage_types: list[str] = []
+    objects: ClassVar[models.Manager[CampaignPage]]  # as on CampaignIndexPage
+    _default_manager: ClassVar[models.Manager[CampaignPage]]
 
     environment = models.ForeignKey(
         "interaction.Environment",
@@ -248,6 +258,9 @@ class CampaignPage(Page):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
 
+    def __str__(self):
+        return self.title
+
     def permissions_for_user(self, user):
         return CampaignPermissionTester(user, self)
 
@@ -339,7 +352,7 @@ class CampaignPage(Page):
             space_code=space.code,
             population=self.population or None,
             count=self.count,
-            category=self.category.code if self.category_id else None,
+            category=self.category.code if self.category is not None else None,
             themes=split_themes(self.themes),
             date=self.contact_date,
             exclude_fewer=self.exclude_fewer,

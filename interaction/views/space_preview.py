@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import FormView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permissions import policy_registry
 
@@ -18,6 +17,7 @@ from ..engine.call import MAX_COUNT, Call
 from ..engine.catalogue import split_themes
 from ..engine.errors import EngineError
 from ..models import OfferCategory, OfferSpace
+from .get_form import GetFormView
 
 
 class SpacePreviewForm(forms.Form):
@@ -66,10 +66,11 @@ class SpacePreviewForm(forms.Form):
         return value
 
 
-class SpacePreviewView(WagtailAdminTemplateMixin, FormView):
+class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
     template_name = "interaction/admin/space_preview.html"
     form_class = SpacePreviewForm
     header_icon = "placeholder"
+    bound_by = "count"
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
@@ -100,15 +101,7 @@ class SpacePreviewView(WagtailAdminTemplateMixin, FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["space"] = self.space
-        if self.request.method == "GET" and "count" in self.request.GET:
-            kwargs["data"] = self.request.GET
         return kwargs
-
-    def get(self, request, *args, **kwargs):
-        form = self.get_form()
-        if form.is_bound:
-            return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
-        return self.render_to_response(self.get_context_data(form=form))
 
     def form_valid(self, form):
         data = form.cleaned_data
