@@ -52,11 +52,23 @@ def propose(
     outcome, contact_history = _identify(catalogue, space, call, directory, date)
     if outcome.reason:
         return outcome
+    return rank(catalogue, call, outcome, contact_history, history)
+
+
+def rank(
+    catalogue: Catalogue,
+    call: Call,
+    outcome: Outcome,
+    contact_history: History | None,
+    history: HistoryReader,
+) -> Outcome:
+    """Steps 3-7 for the contact or visitor ``outcome`` identified (at
+    ``outcome.date``); ``contact_history``: its history if read already, as
+    a batch run reads each contact's with its chunk."""
     space = outcome.space
     environment = catalogue.environments[space.environment_id]
-
     values = call_values(outcome.attributes, call.context)
-    rules = typology.applicable_rules(environment, space, values, date.date())
+    rules = typology.applicable_rules(environment, space, values, outcome.date.date())
     outcome.capping_rules = tuple(rule for rule in rules if rule.global_capping)
     outcome.limit = max(0, min(call.count, space.max_offers))
     ranker = _Ranker(catalogue, call, values, outcome, rules, contact_history, history)
@@ -98,8 +110,8 @@ class _Ranker:
         self.rules = rules
         self.contact_history = contact_history
         self.reader = reader
-        #: Tie keys: from (seed, contact), or the process's shared generator.
-        self.random = ties.tie_random(
+        #: Each offer's tie key, a function of (seed, contact, offer) only.
+        self.tie = ties.tie_keys(
             call.seed, outcome.contact_key or outcome.visitor or ""
         )
         self._exclusions: typology.Exclusions | None = None
@@ -117,9 +129,8 @@ class _Ranker:
                 trace.append(Decision(offer.code, False, reason, weight))
             else:
                 kept.append((offer, weight))
-        # Candidates come in offer id order, so a seed gives the same tie order.
-        tie = self.random
-        outcome.ranking = sorted(kept, key=lambda item: (-item[1], tie()))
+        tie = self.tie
+        outcome.ranking = sorted(kept, key=lambda item: (-item[1], tie(item[0].id)))
         for index, (offer, weight) in enumerate(outcome.ranking):
             if index < outcome.limit:
                 trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
@@ -151,7 +162,7 @@ class _Ranker:
                 self.outcome.date,
                 space.id,
                 depth,
-                self.random,
+                self.tie,
                 scope,
                 self.excludes,
             )
@@ -161,8 +172,10 @@ class _Ranker:
         except ranking.NothingLeft:
             return []
         # What a full ranking would put first (same seed, same order).
-        tie = self.random
-        return heapq.nsmallest(depth, kept, key=lambda item: (-item[1], tie()))
+        tie = self.tie
+        return heapq.nsmallest(
+            depth, kept, key=lambda item: (-item[1], tie(item[0].id))
+        )
 
     def _eligible(self) -> tuple[list[Ranked], list[Decision]]:
         space = self.outcome.space

@@ -25,15 +25,12 @@ included, into a bounded heap of the best ``depth`` (typology exclusions are
 asked only of the offers that would enter it). The scan stops when the heap
 is full and the next bound is below the lowest weight kept.
 
-**Ties** are broken by a random key per offer, as in a full evaluation (each
-offer's key is uniform and independent, so equal weights come in a uniformly
-random order, the same for a given seed). The keys of a group's offers are
-drawn lazily in increasing order (the order statistics of that many
-uniforms, each given to a member drawn at random), so the scan can also stop
-inside a group whose weight ties the lowest weight kept: the members left
-have larger keys than the ones drawn. The order of ties differs from a full
-evaluation's for the same seed (keys are drawn in another order); which
-offers and weights are proposed does not.
+**Ties** are broken by each offer's key (:func:`.ties.tie_key`: a function of
+the call's seed, the contact and the offer only), as in a full evaluation,
+so the scan proposes exactly what a full evaluation proposes, in the same
+order, for the same seed. Computing a key costs less than evaluating the
+offer: a member of a group whose bound ties the lowest weight kept is
+evaluated only if its key beats the lowest kept one's.
 
 **Soundness.** The bounds hold for the values within the fields' domains.
 Values read that are not numbers (``None``, text) make a formula 0, which
@@ -454,14 +451,14 @@ def best(
     date: datetime.datetime,
     space_id: int,
     depth: int,
-    random: Callable[[], float],
+    tie: Callable[[int], float],
     scope: Scope | None = None,
     excluded: Callable[[CompiledOffer], bool] | None = None,
 ) -> list[Ranked]:
     """The ``depth`` best eligible offers of ``index`` (weight above 0, not
     ``excluded``, in ``scope``; ``None``: the index's offers are), best first,
-    ties in a random order drawn from ``random()``: what a full evaluation ranks
-    first, provided ``index.sound(values)``. ``date``: the call's."""
+    equal weights by ``tie(offer id)``, lowest first: what a full evaluation
+    ranks first, provided ``index.sound(values)``. ``date``: the call's."""
     #: A min-heap of (weight, -tie key, serial, offer): its first is the worst.
     kept: list[tuple[float, float, int, CompiledOffer]] = []
     if depth <= 0:
@@ -501,29 +498,18 @@ def best(
             break
         if full and bound < floor:
             break
-        size = len(members)
-        pool = list(members) if size > 1 else []
-        tie = 0.0
-        for drawn in range(size):
-            if size == 1:
-                tie = random()
-                offer = members[0]
-            else:
-                # The members' tie keys come in increasing order: the smallest
-                # of the ``size - drawn`` keys left, given to a member at random.
-                tie += (1.0 - tie) * (1.0 - random() ** (1.0 / (size - drawn)))
-                pick = drawn + int(random() * (size - drawn))
-                offer = pool[pick]
-                pool[pick] = pool[drawn]
-                pool[drawn] = offer
-            if full and (bound < floor or (bound == floor and -tie < floor_tie)):
+        for offer in members:
+            if full and bound < floor:
                 break  # neither this member nor the ones left can enter
+            key = tie(offer.id)
+            if full and bound == floor and -key < floor_tie:
+                continue  # at best tied with the lowest kept, with a larger key
             if scope is not None and not in_scope(scope, offer):
                 continue
             weight = offer.terms.evaluate(values, today, date, space_id)
             if isinstance(weight, str) or weight <= 0:
                 continue
-            if full and (weight < floor or (weight == floor and -tie < floor_tie)):
+            if full and (weight < floor or (weight == floor and -key < floor_tie)):
                 continue
             if excluded is not None:
                 try:
@@ -532,7 +518,7 @@ def best(
                 except NothingLeft:
                     return _best_first(kept)
             serial += 1
-            entry = (weight, -tie, serial, offer)
+            entry = (weight, -key, serial, offer)
             if full:
                 heapq.heapreplace(kept, entry)
             else:

@@ -332,7 +332,9 @@ def test_a_group_sharing_a_formula_is_weighed_once_then_ranked_exactly(world, sp
 
     assert [p.weight for p in outcome.proposals] == [6.0, 6.0, 6.0]
     assert all(int(p.offer.code.split("-")[1]) % 2 for p in outcome.proposals)
-    assert sum(counts.values()) == 3
+    # Of the 500 tied members, those whose tie key beats the lowest kept one's
+    # when met: 3 * (1 + ln(500 / 3)) ~ 18 in expectation.
+    assert sum(counts.values()) < 50
 
 
 #: Weights that are all 1 for a contact aged 40 (the only one).
@@ -694,7 +696,9 @@ def test_a_group_draws_only_from_the_offers_whose_thresholds_pass(world, space):
 
     assert [p.weight for p in outcome.proposals] == [1.9, 1.9, 1.9]
     assert all(int(p.offer.code.split("-")[1]) % 50 < 2 for p in outcome.proposals)
-    assert sum(counts.values()) == 3
+    # Only the 40 members whose threshold passes, and of those only the ones
+    # whose tie key beats the lowest kept one's when met (~11 in expectation).
+    assert 3 <= sum(counts.values()) <= 40
     assert _call(catalogue, world, space, young, count=40).proposals[-1].weight == 1.9
     counts.clear()
 

@@ -1,6 +1,7 @@
 """Ties (SPEC §5 step 7): offers of equal weight in a random order that a seed
-fixes per contact, so a batch run and inbound calls with the same seed agree
-contact by contact while contacts still get different orders."""
+fixes per contact (a key per (seed, contact, offer)), so a batch run, a
+preview and inbound calls with the same seed agree contact by contact while
+contacts still get different orders."""
 
 import pytest
 
@@ -40,7 +41,19 @@ def test_one_seed_gives_contacts_orders_of_their_own(world, space):
     assert set(shown) == {"a", "b", "c", "d"}
 
 
-def test_tie_keys_of_a_call_depend_on_seed_and_contact_only():
-    assert ties.tie_random(3, "42")() == ties.tie_random(3, "42")()
-    assert ties.tie_random(3, "42")() != ties.tie_random(3, "43")()
-    assert ties.tie_random(3, "42")() != ties.tie_random(4, "42")()
+def test_tie_keys_depend_on_seed_contact_and_offer_only():
+    assert ties.tie_key(3, "42", 7) == ties.tie_key(3, "42", 7)
+    assert ties.tie_keys(3, "42")(7) == ties.tie_key(3, "42", 7)
+    assert ties.tie_key(3, "42", 7) != ties.tie_key(3, "43", 7)
+    assert ties.tie_key(3, "42", 7) != ties.tie_key(4, "42", 7)
+    assert ties.tie_key(3, "42", 7) != ties.tie_key(3, "42", 8)
+    assert 0 <= ties.tie_key(3, "42", 7) < 1
+
+
+def test_a_preview_and_a_call_with_the_same_seed_order_ties_alike(world, space):
+    """The preview evaluates every offer; a call ranks only what it shows."""
+    contact = world.contact()
+    for seed in range(20):
+        shown = codes(world.ask(space, contact, seed=seed, explain=False))
+        previewed = codes(world.ask(space, contact, seed=seed, explain=True))
+        assert shown == previewed
