@@ -12,7 +12,8 @@ permission. Admin views and querysets reach the same answer through
 import rules
 from django.db.models import QuerySet
 
-from .models import Environment
+from .models import CampaignPage, CampaignRun, Environment
+from .roles import ADMINISTRATORS, DELIVERY_MANAGERS
 
 MODELS = (
     "environment",
@@ -91,3 +92,51 @@ for model in MODELS:
         rules.add_perm(
             permission, has_group_permission(permission) & works_in_environment
         )
+
+
+# -- Campaign runs ----------------------------------------------------------------
+
+#: The roles that run campaigns (SPEC §1): delivery managers and administrators.
+CAMPAIGN_ROLES = (ADMINISTRATORS, DELIVERY_MANAGERS)
+_ROLES_ATTRIBUTE = "_interaction_runs_campaigns"
+
+
+def campaign_environment_id(obj) -> int | None:
+    """The environment of a campaign page (any page: its specific one) or of a
+    run; ``None`` for anything else."""
+    if isinstance(obj, CampaignRun):
+        return obj.environment_id
+    specific = getattr(obj, "specific", obj)
+    if isinstance(specific, CampaignPage):
+        return specific.environment_id
+    return None
+
+
+@rules.predicate
+def has_campaign_role(user):
+    """A delivery manager or an administrator (cached on the user object)."""
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if not hasattr(user, _ROLES_ATTRIBUTE):
+        member = user.groups.filter(name__in=CAMPAIGN_ROLES).exists()
+        setattr(user, _ROLES_ATTRIBUTE, member)
+    return getattr(user, _ROLES_ATTRIBUTE)
+
+
+@rules.predicate
+def works_on_campaign(user, obj):
+    """``obj`` (a campaign page or run) is of an environment ``user`` works in."""
+    if obj is None:
+        return True
+    environment_id = campaign_environment_id(obj)
+    if environment_id is None:
+        return False
+    return user.is_superuser or environment_id in environment_ids_for(user)
+
+
+#: ``user.has_perm("interaction.run_campaign", page_or_run)``: start, follow,
+#: cancel, export and mark as sent the runs of a campaign.
+can_run_campaigns = has_campaign_role & works_on_campaign
+rules.add_perm("interaction.run_campaign", can_run_campaigns)

@@ -18,6 +18,7 @@ from .models import (
 from .permissions import RulesPermissionPolicy
 from .snippets import InteractionViewSetGroup
 from .views import campaign_preview
+from .views.campaign_runs import admin_urls as campaign_runs_urls
 from .views.space_preview import SpacePreviewView
 
 CATALOGUE_MODELS = (Environment, Offer, OfferCategory, OfferSpace, TypologyRule)
@@ -83,3 +84,8 @@ def register_campaign_preview_header_button(page, user, view_name, next_url=None
 @hooks.register("construct_explorer_page_queryset")
 def hide_campaigns_of_other_environments(parent_page, pages, request):
     return campaign_preview.hide_other_environments(parent_page, pages, request)
+
+
+@hooks.register("register_admin_urls")
+def register_campaign_runs_urls():
+    return campaign_runs_urls()

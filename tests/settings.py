@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "rules.apps.AutodiscoverRulesConfig",
+    "django_tasks_db",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -103,3 +104,14 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 
 # The tests' resolver: the X-Contact request header names the contact.
 INTERACTION_CONTACT_RESOLVER = "tests.testapp.contacts.contact_from_header"
+
+# Background tasks (django-tasks): Wagtail's own tasks run at once (``default``);
+# campaign runs go to the database backend, as in production, and the tests
+# run its worker in-process (``tests/campaigns/``).
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "batch": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "interaction"],
+    },
+}

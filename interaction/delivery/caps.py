@@ -18,10 +18,14 @@ counted when a proposition reaches or leaves them (:func:`move`).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+import functools
+import operator
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..engine import statuses, typology
@@ -59,14 +63,109 @@ def _upsert(rows: Sequence[tuple], condition: str) -> list[Taken]:
 def take(wanted: Iterable[tuple[CapPeriod, int]]) -> set[Taken]:
     """Take one proposition of each (counter, offer id) still under its cap, in
     one statement; the (rule id, offer id) taken."""
-    rows = [
+    # In key order, the order :func:`lock` takes counters in (no deadlock).
+    rows = sorted(
         (cap.rule_id, offer_id, cap.channel, cap.start, 1, cap.quantity)
         for cap, offer_id in wanted
-    ]
+    )
     if not rows:
         return set()
     table = connection.ops.quote_name(CapUsage._meta.db_table)
     return set(_upsert(rows, f"{table}.used + excluded.used <= excluded.cap"))
+
+
+def lock(counters: Iterable[tuple[CapPeriod, int]]) -> dict[Taken, int]:
+    """Lock the counters of (counter, offer id) until the transaction ends
+    (created at 0 if missing), in key order as :func:`take` takes them: how
+    many each has used. For a batch chunk, which grants them set-based and
+    then :func:`add`s what it took in the same transaction."""
+    keys = sorted(
+        {
+            (cap.rule_id, offer_id, cap.channel, cap.start): cap
+            for cap, offer_id in counters
+        }.items()
+    )
+    if not keys:
+        return {}
+    _upsert(
+        [
+            (rule, offer, channel, start, 0, cap.quantity)
+            for (rule, offer, channel, start), cap in keys
+        ],
+        "1 = 0",
+    )
+    rows = (
+        CapUsage.objects.select_for_update()
+        .filter(
+            functools.reduce(
+                operator.or_,
+                (
+                    Q(rule_id=rule, offer_id=offer, channel=channel, period_start=start)
+                    for (rule, offer, channel, start), _cap in keys
+                ),
+            )
+        )
+        .order_by("rule_id", "offer_id", "channel", "period_start")
+        .values_list("rule_id", "offer_id", "used")
+    )
+    return {(rule_id, offer_id): used for rule_id, offer_id, used in rows}
+
+
+def add(used: Mapping[tuple[CapPeriod, int], int]) -> None:
+    """Add ``used[(counter, offer id)]`` to each counter (locked by :func:`lock`),
+    or take it back when negative (never below 0): one statement."""
+    changes = {key: count for key, count in used.items() if count}
+    if not changes:
+        return
+    matches = [
+        Q(
+            rule_id=cap.rule_id,
+            offer_id=offer_id,
+            channel=cap.channel,
+            period_start=cap.start,
+        )
+        for cap, offer_id in changes
+    ]
+    change = Case(
+        *(
+            When(condition, then=Value(count))
+            for condition, count in zip(matches, changes.values(), strict=True)
+        ),
+        default=Value(0),
+    )
+    CapUsage.objects.filter(functools.reduce(operator.or_, matches)).update(
+        used=Greatest(F("used") + change, Value(0))
+    )
+
+
+def counted(
+    rules: Iterable[CompiledRule],
+    groups: Iterable[tuple[int | None, str, str, datetime.datetime, int]],
+) -> Counter[tuple[CapPeriod, int]]:
+    """What propositions hold of the global ``rules``' counters, given as
+    groups of (offer id, channel, status, event date, how many): e.g. to
+    give back what a campaign run's deleted propositions took (:func:`add`
+    with the counts negated)."""
+    held: Counter[tuple[CapPeriod, int]] = Counter()
+    for rule in rules:
+        if not rule.global_capping:
+            continue
+        for offer_id, channel, status, date, count in groups:
+            if (
+                offer_id is None
+                or (rule.channel and rule.channel != channel)
+                or not typology.applies_to(rule, offer_id)
+                or not typology.takes_cap(rule, status)
+            ):
+                continue
+            cap = CapPeriod(
+                rule.id,
+                channel if rule.same_channel_only else "",
+                typology.period_start(rule.period, date),
+                rule.quantity,
+            )
+            held[(cap, offer_id)] += count
+    return held
 
 
 def give_back(taken: Iterable[tuple[CapPeriod, int]]) -> None:

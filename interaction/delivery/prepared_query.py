@@ -97,6 +97,25 @@ class PreparedQuery:
         )
 
     @classmethod
+    def left_join(
+        cls, first: PreparedQuery, second: PreparedQuery, on: str
+    ) -> PreparedQuery:
+        """Each row of ``first`` followed by each row of ``second`` that matches
+        it (``on``, over ``first_rows.<column>`` and ``second_rows.<column>``),
+        or by ``NULL`` columns when none does, in one round trip."""
+        return cls._combine(
+            first,
+            second,
+            f"LEFT JOIN ({{second}}) second_rows ON {on}",
+            first.converters
+            + [
+                (position + first.width, converter)
+                for position, converter in second.converters
+            ],
+            first.width + second.width,
+        )
+
+    @classmethod
     def union_all(cls, first: PreparedQuery, second: PreparedQuery) -> PreparedQuery:
         """The rows of ``first`` then those of ``second``, in one statement.
 

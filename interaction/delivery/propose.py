@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from ..engine import core
-from ..engine.call import Call, Decision, Outcome, Proposal
+from ..engine.call import Call, Decision, Proposal
 from ..engine.catalogue import Catalogue, index_by_space
 from ..models import Offer, OfferSpace
 from .readers import DatabaseDirectory, DatabaseHistory
@@ -73,7 +73,7 @@ def propose(
     if offers is not None:
         chosen = frozenset(offers)
         catalogue = snapshot.derived.get(
-            ("only offers", chosen), lambda: _only_offers(snapshot.catalogue, chosen)
+            ("only offers", chosen), lambda: only_offers(snapshot.catalogue, chosen)
         )
         call = dataclasses.replace(call, count=max(1, len(chosen)))
     if call.date is None:
@@ -93,7 +93,9 @@ def propose(
         identified=outcome.identified,
         space_code=outcome.space.code,
         propositions=[
-            _render(snapshot, space_row, proposal, proposition_id, outcome)
+            render_proposal(
+                snapshot, space_row, proposal, proposition_id, outcome.attributes
+            )
             for proposal, proposition_id in zip(proposals, ids, strict=True)
         ],
         reason=outcome.reason,
@@ -101,7 +103,7 @@ def propose(
     )
 
 
-def _only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:
+def only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:
     """``catalogue`` where the chosen offers are the only, always-in-scope ones.
 
     Each space's maximum is lifted to the number of chosen offers: choosing
@@ -162,13 +164,15 @@ def _tracked_url(proposition_id: int | None, destination: str) -> str | None:
         return None
 
 
-def _render(
+def render_proposal(
     snapshot: Snapshot,
     space_row: OfferSpace,
     proposal: Proposal,
     proposition_id: int | None,
-    outcome: Outcome,
+    attributes: Mapping[str, Any],
 ) -> RenderedProposition:
+    """Step 8: a proposal rendered through ``space_row`` for a contact with
+    ``attributes`` (calls, and the export of a campaign run's propositions)."""
     offer = snapshot.offers[proposal.offer.id]
     offer_data = snapshot.derived.get(
         ("offer context", offer.pk), lambda: offer_context(offer)
@@ -192,7 +196,7 @@ def _render(
                 "weight": proposal.weight,
                 "tracked_url": link,
             },
-            contact=outcome.attributes,
+            contact=attributes,
             offer_data=offer_data,
         )
 

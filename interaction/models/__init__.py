@@ -1,6 +1,7 @@
 from .api_key import ApiKey
 from .approval import EnvironmentApprovalTask
 from .campaign import CampaignIndexPage, CampaignPage
+from .campaign_run import CampaignRun, CampaignRunChunk
 from .cap_usage import CapUsage
 from .catalogue_version import CatalogueVersion
 from .category import OfferCategory
@@ -15,6 +16,8 @@ __all__ = [
     "ApiKey",
     "CampaignIndexPage",
     "CampaignPage",
+    "CampaignRun",
+    "CampaignRunChunk",
     "CapUsage",
     "CatalogueVersion",
     "EnvironmentApprovalTask",

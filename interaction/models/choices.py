@@ -54,3 +54,22 @@ class ContentField(models.TextChoices):
     IMAGE = "image", _("Image")
     HTML_CONTENT = "html_content", _("HTML content")
     TEXT_CONTENT = "text_content", _("Text content")
+
+
+class RunStatus(models.TextChoices):
+    """A campaign run's state (:mod:`interaction.campaigns.runs`)."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ChunkStatus(models.TextChoices):
+    """One chunk of a run: written whole (``done``) or not at all."""
+
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")

@@ -66,6 +66,16 @@ class Proposition(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    #: The campaign run that wrote it (batch); null for inbound calls.
+    run = models.ForeignKey(
+        "interaction.CampaignRun",
+        verbose_name=_("campaign run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # interaction_prop_run, partial: inbound rows stay out
+    )
     rank = models.PositiveSmallIntegerField(_("rank"))
     weight = models.FloatField(_("weight"))
     status = models.CharField(
@@ -93,6 +103,13 @@ class Proposition(models.Model):
                 name="interaction_prop_visitor",
             ),
             models.Index(fields=["offer", "event_date"], name="interaction_prop_offer"),
+            # A run's propositions by contact (export; mark as sent and the
+            # next run's replacing read the run's); inbound calls write no entry.
+            models.Index(
+                fields=["run", "contact_key", "rank"],
+                name="interaction_prop_run",
+                condition=models.Q(run__isnull=False),
+            ),
         ]
 
     def __str__(self):

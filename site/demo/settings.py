@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "rules.apps.AutodiscoverRulesConfig",
+    "django_tasks_db",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -120,3 +121,16 @@ WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhos
 INTERACTION_CONTACT_RESOLVER = "home.contacts.contact_from_request"
 # INTERACTION_VISITOR_COOKIE = "interaction_visitor"  # the default
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+# Background tasks (django-tasks). Wagtail's own tasks (reference index,
+# renditions) run at once, as without this setting; campaign runs go to the
+# database backend: start workers with
+#   python manage.py db_worker --backend batch --queue-name interaction
+# (as many as wanted, on any machine sharing the database).
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "batch": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "interaction"],
+    },
+}
