@@ -65,6 +65,9 @@ EMAIL_DOMAIN = "bench.invalid"
 COUNTRIES = ["FR", "GB", "DE", "ES", "IT", "US"]
 TIERS = ["none", "silver", "gold", "platinum"]
 PROPOSE_PATH = "/api/interaction/v1/propose"
+#: Rows the INSERT floor stores carry this before the contact key, so that no
+#: call of the bench reads them as history (bench/urls.py).
+FLOOR_CONTACT_PREFIX = "f"
 
 #: The page's space (identified, falls back to ``ANON_SPACE`` for visitors)
 #: and the custom-template space: both show the same 100 offers ``p00000``…
@@ -747,18 +750,27 @@ def use_bench_urls():
 
 
 @contextlib.contextmanager
-def rows_removed_after(environment_ids):
+def rows_removed_after(environment_ids, calls=None):
     """Delete the propositions added inside the block (storing measures), so
-    that later runs see the same history."""
+    that later measures and runs see the same history; with ``calls``, print
+    how many rows a call stored (the engine's, and the floor's)."""
     from interaction.models import Proposition
 
     last_id = Proposition.objects.order_by("-pk").values_list("pk", flat=True).first()
     try:
         yield
     finally:
-        Proposition.objects.filter(
+        added = Proposition.objects.filter(
             environment_id__in=environment_ids, pk__gt=last_id or 0
-        ).delete()
+        )
+        if calls:
+            floor = added.filter(contact_key__startswith=FLOOR_CONTACT_PREFIX).count()
+            engine = added.count() - floor
+            log(
+                f"     rows stored a call: by propose {engine / calls:.2f}, "
+                f"by the floor {floor / calls:.2f}"
+            )
+        added.delete()
 
 
 # --- Timing ------------------------------------------------------------------------

@@ -143,7 +143,8 @@ def main():
 
     rng = random.Random(args.seed)
     n = args.calls + args.warmup
-    contacts = rng.sample(common.bench_contact_ids(), 2 * n)
+    # A contact for each request: test client, loopback, and SQL counts.
+    contacts = rng.sample(common.bench_contact_ids(), 3 * n)
     client = Client()
     shown = {"offer": 0, "requests": 0, "size": 0}
 
@@ -151,7 +152,7 @@ def main():
         if visitor == "anonymous":
             return url
         # A different contact for each request of each variant.
-        return f"{url}?contact={contacts[index + (n if variant else 0)]}"
+        return f"{url}?contact={contacts[index + variant * n]}"
 
     def check(url, status, content):
         if status != 200:
@@ -205,16 +206,16 @@ def measure_pages(args, visitors, only, urls, gets, results, shown):
     log("\n-- the two pages (a second request of each, after a first one)")
     for visitor in sorted(visitors):
         for url in (offer_url, plain_url):
-            client_get(url, visitor)(2)
+            client_get(url, visitor, 2)(0)
             with CaptureQueriesContext(connection) as queries:
-                client_get(url, visitor)(0)
+                client_get(url, visitor, 2)(1)
             log(
                 f"   {visitor:<10} {url:<20} {shown['size']:6,} bytes of HTML, "
                 f"{len(queries)} SQL statements"
             )
     if "identified" in visitors:
         with CaptureQueriesContext(connection) as queries:
-            client_get(offer_url, "identified")(1)
+            client_get(offer_url, "identified", 2)(2)
         log("   SQL of an identified request of the offer page:")
         for query in queries.captured_queries:
             log("     " + query["sql"][:150])
@@ -260,7 +261,7 @@ def measure_pages(args, visitors, only, urls, gets, results, shown):
         # loopback server's thread has its own connection).
         counts = {}
         for url in (offer_url, plain_url):
-            run = client_get(url, visitor)
+            run = client_get(url, visitor, 2)
             with CaptureQueriesContext(connection) as queries:
                 for index in sample[:SQL_SAMPLE]:
                     run(index)

@@ -27,15 +27,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from interaction.models import Proposition
 
+from .common import FLOOR_CONTACT_PREFIX
+
 FLOOR_PATH = "/bench/floor"
 FLOOR_INSERT_PATH = "/bench/floor-insert"
 FLOOR_ENVIRONMENT_ID = None
 #: Space code -> (space id, environment id, channel, initial status,
 #: [(offer id, offer code, category id), ...] of the space's live offers).
 FLOOR_SPACES: dict = {}
-#: Rows the floor inserts carry this before the contact key, so that no call
-#: of the bench reads them as history.
-FLOOR_CONTACT_PREFIX = "f"
 
 
 @csrf_exempt
