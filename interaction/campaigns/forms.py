@@ -10,8 +10,8 @@ from wagtail.admin.forms.pages import WagtailAdminPageForm
 
 
 class CampaignPageForm(WagtailAdminPageForm):
-    """Spaces (of environments with contacts), categories and offers: live
-    ones of the environments the user works in only."""
+    """Spaces, categories and offers: live ones of the environments the user
+    works in that have contacts (a targeting dimension)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -22,8 +22,12 @@ class CampaignPageForm(WagtailAdminPageForm):
             "space": OfferSpace.objects.live()
             .exclude(environment__dimension="")
             .select_related("environment"),
-            "category": OfferCategory.objects.live().select_related("environment"),
-            "offers": Offer.objects.live().select_related("environment"),
+            "category": OfferCategory.objects.live()
+            .exclude(environment__dimension="")
+            .select_related("environment"),
+            "offers": Offer.objects.live()
+            .exclude(environment__dimension="")
+            .select_related("environment"),
         }
         for name, queryset in querysets.items():
             field = self.fields.get(name)

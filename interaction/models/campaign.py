@@ -232,12 +232,22 @@ class CampaignPage(Page, models.Model):  # models.Model: see CampaignIndexPage
         [
             ObjectList(
                 [
-                    FieldPanel("title"),
+                    FieldPanel(
+                        "title",
+                        help_text=_("The campaign's name, as the admin shows it."),
+                    ),
                     FieldPanel("space", widget=forms.Select),
                     FieldPanel("population"),
                     FieldRowPanel([FieldPanel("count"), FieldPanel("exclude_fewer")]),
                     MultiFieldPanel(
-                        [FieldRowPanel([FieldPanel("category"), FieldPanel("themes")])],
+                        [
+                            FieldRowPanel(
+                                [
+                                    FieldPanel("category", widget=forms.Select),
+                                    FieldPanel("themes"),
+                                ]
+                            )
+                        ],
                         heading=_("Scope"),
                     ),
                     FieldPanel("contact_date"),

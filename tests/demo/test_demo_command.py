@@ -5,10 +5,13 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 from home.models import Contact, HomePage
-from wagtail.models import Site
+from wagtail.models import GroupPagePermission, Site
 
 from interaction.models import (
+    CampaignIndexPage,
+    CampaignPage,
     Environment,
     Offer,
     OfferCategory,
@@ -161,3 +164,33 @@ def test_logins_and_roles(client, django_user_model):
         assert set(user.interaction_environments.all()) == environments
         assert client.login(username=username, password=username)
         assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_demo_campaign_is_edited_and_previewed_by_the_delivery_manager(client):
+    output = run_demo(contacts=20)
+    run_demo(contacts=20)
+
+    campaign = CampaignPage.objects.get()
+    assert campaign.live and isinstance(
+        campaign.get_parent().specific, CampaignIndexPage
+    )
+    assert campaign.spec().space_code == "newsletter"
+    assert f"/admin/pages/{campaign.pk}/edit/" in output
+    edit = reverse("wagtailadmin_pages:edit", args=[campaign.pk])
+    assert client.login(username="delivery", password="delivery")
+    assert client.get(edit).status_code == 200
+    preview = client.get(
+        reverse("interaction_campaign_preview", args=[campaign.pk]),
+        {"contact": campaign.preview_contact},
+    )
+    html = preview.content.decode()
+    # The newsletter's own template, for each of the contact's two offers.
+    assert html.count('<table role="presentation">') == 2, html
+    client.logout()
+    assert client.login(username="manager", password="manager")
+    assert client.get(edit).status_code == 302
+    # Wagtail's Editors keep their page permissions on the demo's home page.
+    assert GroupPagePermission.objects.filter(
+        group__name="Editors", page=HomePage.objects.get()
+    ).exists()

@@ -2,10 +2,11 @@
 
 Creates the demo logins, an identified ("customers", contacts are
 ``home.Contact`` rows) and an anonymous ("visitors") environment, typology
-rules, offer spaces, a category tree, 20+ published offers, 1,000 contacts and
-a home page. Running it again creates nothing twice: objects are looked up by
-their code (or username, email, slug) and existing ones are left as they are,
-so edits made in the admin survive. Nothing is ever deleted, except Wagtail's
+rules, offer spaces, a category tree, 20+ published offers, 1,000 contacts, a
+home page, and a campaign (the delivery manager's summer newsletter) under the
+campaigns index. Running it again creates nothing twice: objects are looked up
+by their code (or username, email, slug) and existing ones are left as they
+are, so edits made in the admin survive. Nothing is ever deleted, except Wagtail's
 untouched "Welcome to your new Wagtail site!" page, replaced by the demo home.
 """
 
@@ -19,10 +20,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import Page, Site
+from wagtail.models import GroupPagePermission, Page, Site
+from wagtail.rich_text import RichText
 
 from home.models import Contact, HomePage, LoyaltyTier
 from interaction.models import (
+    CampaignIndexPage,
+    CampaignPage,
     Environment,
     Offer,
     OfferCategory,
@@ -35,6 +39,7 @@ from interaction.roles import (
     DELIVERY_MANAGERS,
     OFFER_APPROVERS,
     OFFER_MANAGERS,
+    sync_campaign_permissions,
     sync_roles,
 )
 
@@ -565,6 +570,34 @@ OFFERS = [
     ),
 ]
 
+CAMPAIGNS_INDEX = {"title": "Campaigns", "slug": "campaigns"}
+CAMPAIGN = {
+    "title": "Summer newsletter",
+    "slug": "summer-newsletter",
+    "space": "newsletter",
+    "population": {
+        "all": [
+            {"field": "country", "op": "in", "value": ["FR", "BE", "NL", "LU"]},
+            {"field": "age", "op": ">=", "value": 18},
+        ]
+    },
+    "count": 2,
+    "themes": "",
+    "body": [
+        (
+            "paragraph",
+            RichText(
+                "<h2>Your summer selection</h2><p>Hello, here are two offers "
+                "picked for you this month.</p>"
+            ),
+        ),
+        ("offer", {"rank": 1}),
+        ("paragraph", RichText("<p>And one more:</p>")),
+        ("offer", {"rank": 2}),
+        ("paragraph", RichText("<p>See you next month!</p>")),
+    ],
+}
+
 FIRST_NAMES = (
     "Alice Bruno Chloé David Emma Farid Gabriel Hugo Inès Jules Karim Léa Louis "
     "Manon Nora Olivier Paul Quentin Rose Sofia Thomas Ugo Valentin Wendy Yasmine "
@@ -646,6 +679,7 @@ class Command(BaseCommand):
             self.seed_offers(categories, spaces)
             self.seed_contacts(contacts)
             self.seed_home_page()
+            self.seed_campaigns(spaces, users)
         self.report()
 
     # Bookkeeping
@@ -834,7 +868,16 @@ class Command(BaseCommand):
                 if site is not None and site.root_page_id == welcome.pk:
                     site.root_page = root
                     site.save()
+                # Its page permissions (Wagtail's Editors and Moderators'),
+                # kept for the new home page.
+                grants = list(
+                    GroupPagePermission.objects.filter(page=welcome).values_list(
+                        "group_id", "permission_id"
+                    )
+                )
                 welcome.delete()
+            else:
+                grants = []
             home = root.add_child(
                 instance=HomePage(
                     title=HOME_TITLE,
@@ -848,6 +891,10 @@ class Command(BaseCommand):
                 )
             )
             home.save_revision().publish()
+            GroupPagePermission.objects.bulk_create(
+                GroupPagePermission(group_id=group, page=home, permission_id=permission)
+                for group, permission in grants
+            )
         self._count("pages", created)
         if site is None:
             Site.objects.create(
@@ -861,12 +908,43 @@ class Command(BaseCommand):
             site.root_page = home
             site.save()
 
+    def seed_campaigns(self, spaces, users):
+        """The campaigns index (migration 0009 creates it; again here if it
+        was deleted) and a campaign of the delivery manager's."""
+        index = CampaignIndexPage.objects.first()
+        if index is None:
+            index = Page.get_first_root_node().add_child(
+                instance=CampaignIndexPage(**CAMPAIGNS_INDEX)
+            )
+            index.save_revision().publish()
+        sync_campaign_permissions(apps)
+        exists = CampaignPage.objects.filter(slug=CAMPAIGN["slug"]).exists()
+        self._count("campaigns", not exists)
+        if exists:
+            return
+        delivery = next(user for user in users if user.username == "delivery")
+        first_contact = Contact.objects.order_by("pk").first()
+        data = dict(CAMPAIGN)
+        campaign = CampaignPage(
+            owner=delivery,
+            space=spaces[data.pop("space")],
+            preview_contact=str(first_contact.pk) if first_contact else "",
+            **data,
+        )
+        index.add_child(instance=campaign)  # validated: Page.save cleans
+        campaign.save_revision(user=delivery).publish(user=delivery)
+
     def report(self):
         for kind, count in self.created.items():
             self.stdout.write(f"  {kind}: {count} created")
         self.stdout.write(self.style.SUCCESS("Interaction demo ready."))
         self.stdout.write(f"Site:  {SITE_URL} (try {SITE_URL}?contact=1)")
         self.stdout.write(f"Admin: {ADMIN_URL}")
+        campaign = CampaignPage.objects.filter(slug=CAMPAIGN["slug"]).first()
+        if campaign is not None:
+            self.stdout.write(
+                f"Campaign (delivery / delivery): {ADMIN_URL}pages/{campaign.pk}/edit/"
+            )
         self.stdout.write("Logins (username / password):")
         logins = {"admin": "superuser", **ROLE_USERS}
         for username, role in logins.items():
