@@ -1,0 +1,186 @@
+"""A campaign's runs in the admin: who may run them, starting one, its
+progress, cancelling, the CSV export (streamed) and "Mark as sent"."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from interaction.campaigns import runs
+from interaction.models import CampaignRun, Proposition
+from tests.builders import NOW, assert_refused, make_campaign, publish
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, obj):
+    return reverse(f"interaction_campaign_runs:{name}", args=[obj.pk])
+
+
+@pytest.fixture
+def campaign(mailing, offers, population):
+    return make_campaign(
+        mailing,
+        count=2,
+        contact_date=NOW,
+        body=[
+            ("paragraph", "<p>Hello</p>"),
+            ("offer", {"rank": 1}),
+        ],
+    )
+
+
+@pytest.fixture
+def done(campaign):
+    run = runs.start(campaign, seed=3, enqueue=False, chunk_size=5)
+    return runs.run_to_end(run)
+
+
+def test_a_delivery_manager_starts_a_run_and_follows_it(client, role_user, campaign):
+    user = role_user("delivery")
+    client.force_login(user)
+
+    page = client.get(url("index", campaign))
+    assert page.status_code == 200
+    assert b"Start a run" in page.content
+
+    response = client.post(url("start", campaign), {"seed": "12"})
+
+    run = CampaignRun.objects.get()
+    assert response.status_code == 302 and response.url == url("detail", run)
+    assert (run.status, run.seed, run.created_by) == ("queued", 12, user)
+    assert DBTaskResult.objects.filter(queue_name="interaction").count() == 1
+    queued = client.get(url("detail", run) + "?fragment=1").content.decode()
+    assert 'data-run-active="1"' in queued
+
+    runs.run_to_end(run)  # what the workers do
+
+    detail = client.get(url("detail", run)).content.decode()
+    assert "Download CSV" in detail and "Mark as sent" in detail
+    fragment = client.get(url("detail", run) + "?fragment=1").content.decode()
+    assert 'data-run-active="0"' in fragment
+    assert "24" in fragment  # propositions written
+    history = client.get(url("index", campaign)).content.decode()
+    assert f"#{run.pk}" in history and "Done" in history
+
+
+def test_a_second_run_waits_for_the_first(client, role_user, campaign):
+    client.force_login(role_user("delivery"))
+    client.post(url("start", campaign), {"seed": ""})
+
+    response = client.post(url("start", campaign), {"seed": ""}, follow=True)
+
+    assert CampaignRun.objects.count() == 1
+    assert b"queued or running" in response.content
+
+
+def test_cancel_through_the_admin(client, role_user, campaign):
+    client.force_login(role_user("delivery"))
+    client.post(url("start", campaign), {"seed": "1"})
+    run = CampaignRun.objects.get()
+
+    client.post(url("cancel", run))
+
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    runs.run_to_end(run)  # a worker picking the planning up does nothing
+    assert not Proposition.objects.filter(run=run).exists()
+
+
+def test_the_export_streams_one_row_per_proposition(
+    client, role_user, mailing, campaign, done
+):
+    mailing.text_template = "{{ offer.label }} for {{ contact.first_name }}"
+    publish(mailing)
+    client.force_login(role_user("delivery"))
+
+    response = client.get(url("export", done))
+
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"run-{done.pk}.csv" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["contact", "rank", "offer", "weight", "text", "body"]
+    stored = list(
+        Proposition.objects.filter(run=done)
+        .order_by("contact_key", "rank")
+        .values_list("contact_key", "rank", "offer_code", "weight", "offer__label")
+    )
+    assert [row[:4] for row in rows[1:]] == [
+        [key, str(rank), code, str(weight)] for key, rank, code, weight, _ in stored
+    ]
+    assert [row[4] for row in rows[1:]] == [f"{label} for Ada" for *_, label in stored]
+    # The delivery body, on each contact's first row: its offer at rank 1.
+    firsts = [row for row in rows[1:] if row[1] == "1"]
+    assert all(
+        "Hello" in row[5] and f'data-offer="{row[2]}"' in row[5] for row in firsts
+    )
+    assert all(row[5] == "" for row in rows[1:] if row[1] != "1")
+
+
+def test_mark_as_sent_through_the_admin(client, role_user, done):
+    client.force_login(role_user("delivery"))
+
+    client.post(url("mark_sent", done))
+
+    done.refresh_from_db()
+    assert done.sent_at is not None
+    assert set(
+        Proposition.objects.filter(run=done).values_list("status", flat=True)
+    ) == {"presented"}
+    again = client.post(url("mark_sent", done), follow=True)
+    assert b"already" in again.content
+
+
+def test_an_administrator_may_run_campaigns(client, role_user, campaign, done):
+    client.force_login(role_user("administrator"))
+
+    assert client.get(url("index", campaign)).status_code == 200
+    assert client.get(url("detail", done)).status_code == 200
+    assert client.get(url("export", done)).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["manager", "approver"])
+def test_offer_managers_and_approvers_cannot_run_campaigns(
+    client, role_user, campaign, done, role
+):
+    client.force_login(role_user(role))
+
+    for name, obj in (("index", campaign), ("detail", done), ("export", done)):
+        assert_refused(client.get(url(name, obj)))
+    for name, obj in (
+        ("start", campaign),
+        ("cancel", done),
+        ("resume", done),
+        ("mark_sent", done),
+    ):
+        assert_refused(client.post(url(name, obj)))
+    assert CampaignRun.objects.count() == 1
+    assert not CampaignRun.objects.filter(sent_at__isnull=False).exists()
+
+
+def test_a_delivery_manager_of_another_environment_cannot(
+    client, role_user, other_environment, campaign, done
+):
+    client.force_login(role_user("delivery", environments=[other_environment]))
+
+    assert_refused(client.get(url("index", campaign)))
+    assert_refused(client.get(url("export", done)))
+    assert_refused(client.post(url("start", campaign)))
+
+
+def test_permissions_as_rules(role_user, other_environment, campaign, done):
+    delivery = role_user("delivery")
+    manager = role_user("manager")
+    elsewhere = role_user(
+        "delivery", environments=[other_environment], username="elsewhere"
+    )
+
+    assert delivery.has_perm("interaction.run_campaign", campaign)
+    assert delivery.has_perm("interaction.run_campaign", done)
+    assert not manager.has_perm("interaction.run_campaign", campaign)
+    assert not elsewhere.has_perm("interaction.run_campaign", done)
+    # Any other page is not a campaign.
+    assert not delivery.has_perm("interaction.run_campaign", campaign.get_parent())
