@@ -70,6 +70,7 @@ def check_settings(app_configs=None, **kwargs):
                 id="interaction.W003",
             )
         )
+    problems += _task_problems()
     if VISITOR_MIDDLEWARE not in settings.MIDDLEWARE:
         problems.append(
             Warning(
@@ -80,6 +81,25 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return problems
+
+
+def _task_problems() -> list[CheckMessage]:
+    """Campaign runs need the ``batch`` task backend taking queue ``interaction``."""
+    backend = getattr(settings, "TASKS", {}).get("batch")
+    if backend is not None and "interaction" in backend.get("QUEUES", ["default"]):
+        return []
+    return [
+        Error(
+            "TASKS has no “batch” backend taking the queue “interaction”: "
+            "campaigns cannot run.",
+            hint='Add TASKS["batch"] = {"BACKEND": '
+            '"django_tasks_db.DatabaseBackend", "QUEUES": ["default", '
+            '"interaction"]} and "django_tasks_db" to INSTALLED_APPS (see the '
+            "README), and start workers: manage.py db_worker --backend batch "
+            "--queue-name interaction.",
+            id="interaction.E005",
+        )
+    ]
 
 
 def _dimension_problems() -> list[CheckMessage]:

@@ -490,3 +490,14 @@ def test_the_command_refuses_bad_input(arguments, message):
 def test_the_command_refuses_a_page_that_is_not_a_campaign(db):
     with pytest.raises(CommandError, match="not a campaign"):
         call_command("interaction_run_campaign", "1")
+
+
+def test_a_site_without_the_batch_backend_fails_its_checks(settings):
+    from interaction.checks import check_settings
+
+    assert "interaction.E005" not in {problem.id for problem in check_settings()}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
+
+    assert "interaction.E005" in {problem.id for problem in check_settings()}
