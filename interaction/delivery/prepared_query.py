@@ -98,15 +98,18 @@ class PreparedQuery:
 
     @classmethod
     def left_join(
-        cls, first: PreparedQuery, second: PreparedQuery, on: str
+        cls, first: PreparedQuery, second: PreparedQuery, on: str, lateral=False
     ) -> PreparedQuery:
         """Each row of ``first`` followed by each row of ``second`` that matches
         it (``on``, over ``first_rows.<column>`` and ``second_rows.<column>``),
-        or by ``NULL`` columns when none does, in one round trip."""
+        or by ``NULL`` columns when none does, in one round trip. ``lateral``
+        (PostgreSQL): ``second`` may read ``first_rows.<column>``, and is run
+        for each row of ``first``."""
+        join = "LEFT JOIN LATERAL" if lateral else "LEFT JOIN"
         return cls._combine(
             first,
             second,
-            f"LEFT JOIN ({{second}}) second_rows ON {on}",
+            f"{join} ({{second}}) second_rows ON {on}",
             first.converters
             + [
                 (position + first.width, converter)
