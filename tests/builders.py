@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 
 from django.urls import reverse
 from django.utils.text import slugify
+from django_tasks_db.management.commands.db_worker import Worker
 from wagtail.models import Locale, Page
 
 from interaction.delivery import caps
@@ -309,3 +310,32 @@ def workflow_action_url(offer, action):
     """The URL of an approver's workflow button (approve, reject) on ``offer``."""
     task_state = offer.current_workflow_task_state
     return url(Offer, "workflow_action", offer, action, task_state.pk)
+
+
+# -- Background tasks and the browser ------------------------------------------------
+
+
+def run_workers(worker_id="test-worker"):
+    """What ``manage.py db_worker --backend batch --queue-name interaction
+    --batch`` does, in this thread: run the queued campaign tasks, then
+    return (they must be committed: ``transaction=True`` tests, or rows this
+    thread's transaction holds)."""
+    Worker(
+        queue_names=["interaction"],
+        interval=0,
+        batch=True,
+        backend_name="batch",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    ).run()
+
+
+def admin_login(page, base_url, username, password):
+    """Log a Playwright ``page`` in to the admin."""
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/")

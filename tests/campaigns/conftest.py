@@ -2,10 +2,16 @@
 and the database worker of django-tasks run in this process."""
 
 import pytest
-from django_tasks_db.management.commands.db_worker import Worker
 
 from interaction.models import OfferWeight
-from tests.builders import make_category, make_contact, make_offer, make_space, publish
+from tests.builders import (
+    make_category,
+    make_contact,
+    make_offer,
+    make_space,
+    publish,
+    run_workers,
+)
 
 
 @pytest.fixture
@@ -45,20 +51,6 @@ def population(db):
 
 @pytest.fixture
 def work():
-    """``work()``: what ``manage.py db_worker --backend batch --queue-name
-    interaction --batch`` does, in this thread: run the queued tasks, then
-    return (needs committed rows: ``transaction=True`` tests)."""
-
-    def run(worker_id="test-worker"):
-        Worker(
-            queue_names=["interaction"],
-            interval=0,
-            batch=True,
-            backend_name="batch",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id=worker_id,
-            excluded_queue_names=[],
-        ).run()
-
-    return run
+    """``work(worker_id)``: the queued campaign tasks run by a database worker
+    in this thread (``tests.builders.run_workers``)."""
+    return run_workers
