@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import random
 import socket
 from collections import Counter
 from typing import Any
@@ -42,7 +41,7 @@ from django.utils import timezone
 from ..delivery import caps
 from ..delivery.propose import only_offers
 from ..delivery.snapshot import Snapshot, get_snapshot
-from ..engine import batch, core, statuses
+from ..engine import batch, core, statuses, ties
 from ..engine.call import (
     Call,
     CapPeriod,
@@ -213,7 +212,7 @@ def start(
     if chunk_size < 1:
         raise RunError("A chunk holds at least one contact.")
     date = spec.date or timezone.now()
-    seed = random.getrandbits(63) if seed is None else seed
+    seed = ties.new_seed() if seed is None else seed
     _setting(spec, seed, date)  # refuse what cannot run now rather than later
     try:
         with transaction.atomic():
