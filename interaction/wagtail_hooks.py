@@ -19,6 +19,7 @@ from .permissions import RulesPermissionPolicy
 from .snippets import InteractionViewSetGroup
 from .views import campaign_preview
 from .views.campaign_runs import admin_urls as campaign_runs_urls
+from .views.campaign_runs import runs_button as campaign_runs_button
 from .views.space_preview import SpacePreviewView
 
 CATALOGUE_MODELS = (Environment, Offer, OfferCategory, OfferSpace, TypologyRule)
@@ -74,11 +75,13 @@ def register_campaign_preview_url():
 @hooks.register("register_page_listing_more_buttons")
 def register_campaign_preview_listing_button(page, user, next_url=None):
     yield from campaign_preview.preview_button(page, user)
+    yield from campaign_runs_button(page, user)
 
 
 @hooks.register("register_page_header_buttons")
 def register_campaign_preview_header_button(page, user, view_name, next_url=None):
     yield from campaign_preview.preview_button(page, user)
+    yield from campaign_runs_button(page, user)
 
 
 @hooks.register("construct_explorer_page_queryset")

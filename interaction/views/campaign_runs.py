@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.widgets import Button, HeaderButton
 
 from ..campaigns import export, runs
 from ..models import CampaignPage, CampaignRun, CampaignRunChunk
@@ -58,6 +59,18 @@ def runs_url(page) -> str:
 
 def run_url(run: CampaignRun) -> str:
     return reverse(f"{NAMESPACE}:detail", args=[run.pk])
+
+
+def runs_button(page, user, priority=26):
+    """ "Runs", in a campaign's menus (listing, header), for those who may run
+    it."""
+    specific_class = page.specific_class
+    if (
+        specific_class is not None
+        and issubclass(specific_class, CampaignPage)
+        and user.has_perm(PERMISSION, page)
+    ):
+        yield Button(_("Runs"), runs_url(page), icon_name="history", priority=priority)
 
 
 class StartRunForm(forms.Form):
@@ -126,6 +139,16 @@ class RunsView(_CampaignMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + _campaign_breadcrumbs(self.page)
+
+    def get_header_buttons(self):
+        return [
+            HeaderButton(
+                _("Edit campaign"),
+                reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
+                icon_name="edit",
+                attrs={"data-campaign-edit": ""},
+            )
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

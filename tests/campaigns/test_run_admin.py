@@ -7,6 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
+from wagtail import hooks
 
 from interaction.campaigns import runs
 from interaction.models import CampaignRun, Proposition
@@ -184,3 +185,63 @@ def test_permissions_as_rules(role_user, other_environment, campaign, done):
     assert not elsewhere.has_perm("interaction.run_campaign", done)
     # Any other page is not a campaign.
     assert not delivery.has_perm("interaction.run_campaign", campaign.get_parent())
+
+
+# -- "Runs" in the campaign's menus ----------------------------------------------
+
+
+def menu_buttons(hook_name, page, user, *args):
+    """The buttons every ``hook_name`` hook gives ``page`` for ``user``."""
+    return [
+        button
+        for hook in hooks.get_hooks(hook_name)
+        for button in hook(page, user, *args)
+    ]
+
+
+def test_a_delivery_manager_finds_the_runs_in_the_campaign_menus(
+    client, role_user, campaign
+):
+    user = role_user("delivery")
+    client.force_login(user)
+    runs_index = url("index", campaign)
+
+    for hook_name, args in (
+        ("register_page_header_buttons", ("edit",)),
+        ("register_page_listing_more_buttons", ()),
+    ):
+        buttons = menu_buttons(hook_name, campaign, user, *args)
+        assert [(str(b.label), b.url) for b in buttons if b.url == runs_index] == [
+            ("Runs", runs_index)
+        ]
+    # In the page header's more-menu and in the explorer's listing.
+    edit = client.get(reverse("wagtailadmin_pages:edit", args=[campaign.pk]))
+    assert f'href="{runs_index}"' in edit.content.decode()
+    explorer = client.get(
+        reverse("wagtailadmin_explore", args=[campaign.get_parent().pk])
+    )
+    assert f'href="{runs_index}"' in explorer.content.decode()
+    # And the runs link back to the page's edit view.
+    history = client.get(runs_index).content.decode()
+    assert f'href="{reverse("wagtailadmin_pages:edit", args=[campaign.pk])}"' in history
+    assert "Edit campaign" in history
+
+
+@pytest.mark.parametrize("role", ["manager", "approver"])
+def test_others_do_not_get_the_runs_link(role_user, campaign, role):
+    user = role_user(role)
+
+    for hook_name, args in (
+        ("register_page_header_buttons", ("edit",)),
+        ("register_page_listing_more_buttons", ()),
+    ):
+        buttons = menu_buttons(hook_name, campaign, user, *args)
+        assert url("index", campaign) not in [button.url for button in buttons]
+
+
+def test_no_runs_link_on_other_pages(role_user, campaign):
+    user = role_user("delivery")
+    index = campaign.get_parent()
+
+    buttons = menu_buttons("register_page_listing_more_buttons", index, user)
+    assert not [button for button in buttons if str(button.label) == "Runs"]
