@@ -1,4 +1,10 @@
-"""A campaign run's propositions as CSV rows, streamed (see :mod:`.runs`)."""
+"""A campaign run's propositions as CSV rows, streamed (see :mod:`.runs`).
+
+Text cells that a spreadsheet would read as a formula (starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return: CSV injection, OWASP) are
+prefixed with ``'`` (:func:`safe_cell`); numbers (rank, weight) are written
+as they are.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,29 @@ from ..engine.call import Proposal
 from ..models import CampaignRun, Proposition
 from .runs import run_spec
 
-EXPORT_HEADER = ["contact", "rank", "offer", "weight", "text", "body"]
+#: ``body``: the contact's delivery as HTML, ``body_text``: as plain text
+#: (both on the contact's first row only).
+EXPORT_HEADER = ["contact", "rank", "offer", "weight", "text", "body", "body_text"]
+
+#: What starts a formula in a spreadsheet cell.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value``, with a ``'`` before it if it is text a spreadsheet would
+    read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def rows(run: CampaignRun, page=None) -> Iterator[list[Any]]:
     """The run's propositions as CSV rows (:data:`EXPORT_HEADER` first), read
     and rendered a batch at a time: each offer's text through the campaign's
     space as a call renders it, and the contact's delivery body
-    (``render_for`` of the campaign page, on the contact's first row) when
-    the page has one."""
+    (``render_for`` of the campaign page, as HTML and as plain text, on the
+    contact's first row) when the page has one. Text cells go through
+    :func:`safe_cell`."""
     yield EXPORT_HEADER
     spec = run_spec(run)
     snapshot = get_snapshot()
@@ -40,15 +60,24 @@ def rows(run: CampaignRun, page=None) -> Iterator[list[Any]]:
             rendered = [
                 _rendered(snapshot, space_row, row, contact) for row in propositions
             ]
-            text = ""
+            html = text = ""
             if body is not None:
-                text = body(
-                    key, [r for r in rendered if r is not None], contact=contact
-                )
+                shown_rows = [r for r in rendered if r is not None]
+                html = body(key, shown_rows, contact=contact)
+                text = body(key, shown_rows, contact=contact, text=True)
             for row, shown in zip(propositions, rendered, strict=True):
                 _id, _key, rank, _offer_id, code, weight = row
-                yield [key, rank, code, weight, shown.text if shown else "", text]
-                text = ""
+                cells = [
+                    key,
+                    rank,
+                    code,
+                    weight,
+                    shown.text if shown else "",
+                    html,
+                    text,
+                ]
+                yield [safe_cell(cell) for cell in cells]
+                html = text = ""
 
 
 def _by_contact(rows: Iterable[tuple]) -> Iterator[tuple[str, list[tuple]]]:

@@ -59,7 +59,10 @@ def test_a_delivery_manager_runs_a_campaign_and_downloads_it(
     with open(download.value.path()) as exported:
         rows = list(csv.reader(io.StringIO(exported.read())))
     assert CampaignRun.objects.get().seed == 42
-    assert rows[0] == ["contact", "rank", "offer", "weight", "text", "body"]
+    assert rows[0] == [
+        "contact",
+        *("rank", "offer", "weight", "text", "body", "body_text"),
+    ]
     assert sorted((row[0], row[2]) for row in rows[1:]) == sorted(
         (str(contact.pk), code) for contact in contacts for code in ("gold", "silver")
     )

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from wagtail import hooks
 
-from interaction.campaigns import runs
+from interaction.campaigns import export, runs
 from interaction.models import CampaignRun, Proposition
 from tests.builders import NOW, assert_refused, make_campaign, publish
 
@@ -103,7 +103,10 @@ def test_the_export_streams_one_row_per_proposition(
     assert response["Content-Type"].startswith("text/csv")
     assert f"run-{done.pk}.csv" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["contact", "rank", "offer", "weight", "text", "body"]
+    assert rows[0] == [
+        "contact",
+        *("rank", "offer", "weight", "text", "body", "body_text"),
+    ]
     stored = list(
         Proposition.objects.filter(run=done)
         .order_by("contact_key", "rank")
@@ -119,6 +122,63 @@ def test_the_export_streams_one_row_per_proposition(
         "Hello" in row[5] and f'data-offer="{row[2]}"' in row[5] for row in firsts
     )
     assert all(row[5] == "" for row in rows[1:] if row[1] != "1")
+    # And as plain text: no markup, the offer's text at its rank.
+    labels = dict(
+        Proposition.objects.filter(run=done).values_list("offer_code", "offer__label")
+    )
+    assert all(
+        row[6].startswith("Hello") and f"{labels[row[2]]} for Ada" in row[6]
+        for row in firsts
+    )
+    assert not any("<" in row[6] for row in rows[1:])
+    assert all(row[6] == "" for row in rows[1:] if row[1] != "1")
+
+
+def test_the_export_defuses_spreadsheet_formulas(
+    client, role_user, mailing, offers, population
+):
+    """CSV injection (OWASP): a text cell starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return is prefixed with ``'``."""
+    mailing.text_template = "{{ offer.label }}"
+    publish(mailing)
+    gold = offers["gold"]
+    gold.label = "=HYPERLINK(A1)"
+    publish(gold)
+    campaign = make_campaign(
+        mailing,
+        count=1,
+        contact_date=NOW,
+        body=[("paragraph", "<p>@SUM(1+1)</p>"), ("offer", {"rank": 1})],
+    )
+    run = runs.run_to_end(runs.start(campaign, seed=1, enqueue=False))
+    client.force_login(role_user("delivery"))
+
+    response = client.get(url("export", run))
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    golds = [row for row in rows[1:] if row[2] == "gold"]
+    assert golds and all(row[4] == "'=HYPERLINK(A1)" for row in golds)
+    assert all(row[6].startswith("'@SUM(1+1)") for row in rows[1:])
+    assert all(row[5].startswith("<") for row in rows[1:])  # HTML: left as it is
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+33 6 12", "'+33 6 12"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Gold card", "Gold card"),
+        ("", ""),
+        (-1.5, -1.5),  # a weight: a number, not text
+        (3, 3),
+    ],
+)
+def test_safe_cell(value, written):
+    assert export.safe_cell(value) == written
 
 
 def test_mark_as_sent_through_the_admin(client, role_user, done):
