@@ -99,6 +99,7 @@ def test_a_delivery_manager_creates_runs_exports_and_previews_a_campaign(
     # Its runs, from the explorer listing's more-menu.
     row = page.locator("tr", has_text="Autumn mailing")
     row.get_by_role("button", name="More options").click()
+    shots(page, "2b-listing-menu")
     row.get_by_role("link", name="Runs").click()
     page.wait_for_url(
         "**" + reverse("interaction_campaign_runs:index", args=[campaign.pk])
@@ -132,6 +133,8 @@ def test_a_delivery_manager_creates_runs_exports_and_previews_a_campaign(
 
     # Back to the campaign, and its delivery previewed for one contact.
     page.get_by_role("link", name="Runs").last.click()
+    expect(page.get_by_role("link", name="#1")).to_be_visible()  # the history
+    shots(page, "4b-history")
     page.locator("[data-campaign-edit]").click()
     page.wait_for_url(f"**/admin/pages/{campaign.pk}/edit/")
     page.get_by_role("button", name="Actions", exact=True).click()
