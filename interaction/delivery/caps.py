@@ -17,6 +17,7 @@ counted when a proposition reaches or leaves them (:func:`move`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import operator
@@ -58,6 +59,15 @@ def _upsert(rows: Sequence[tuple], condition: str) -> list[Taken]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(rule_id, offer_id) for rule_id, offer_id in cursor.fetchall()]
+
+
+#: The cap of a counter counted for a contact its rule does not apply to.
+UNCAPPED = 2**31 - 1
+
+
+def uncapped(cap: CapPeriod) -> CapPeriod:
+    """``cap``'s counter, counted without a limit (see :data:`UNCAPPED`)."""
+    return dataclasses.replace(cap, quantity=UNCAPPED)
 
 
 def take(wanted: Iterable[tuple[CapPeriod, int]]) -> set[Taken]:

@@ -37,13 +37,17 @@ def store_propositions(
 
 
 def _take_caps(outcome: Outcome) -> tuple[list[Proposal], list[tuple[CapPeriod, int]]]:
-    """The proposals that got every counter they need, and what they took."""
+    """The proposals that got every counter they need, and what they took.
+
+    A budget counts every contact's propositions: the counters of rules that
+    do not apply to this contact are counted too, never refusing."""
     space = outcome.space
+    applying = {rule.id for rule in outcome.capping_rules}
     counters = [
-        (rule, cap)
+        (rule, cap if rule.id in applying else caps.uncapped(cap))
         for rule, cap in zip(
-            outcome.capping_rules,
-            typology.cap_periods(outcome.capping_rules, space.channel, outcome.date),
+            outcome.counted_rules,
+            typology.cap_periods(outcome.counted_rules, space.channel, outcome.date),
             strict=True,
         )
         if typology.takes_cap(rule, space.initial_status)

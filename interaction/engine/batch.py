@@ -153,11 +153,29 @@ def allocate(
             choices.append(Choice(contact, [], True))
             continue
         proposals = []
+        counted = _counted_only(outcomes[index])
         for rank, (offer, weight, counters) in enumerate(kept[index], 1):
             proposals.append(Proposal(offer, rank, weight))
             taken.update(counters)
+            taken.update(
+                (rule.id, offer.id)
+                for rule in counted
+                if typology.applies_to(rule, offer.id)
+            )
         choices.append(Choice(contact, proposals))
     return Allocation(choices, taken)
+
+
+def _counted_only(outcome: Outcome) -> list[CompiledRule]:
+    """The budgets that count this contact's propositions without applying to
+    it (a contact condition it does not match): counted, never refusing."""
+    applying = {rule.id for rule in outcome.capping_rules}
+    status = outcome.space.initial_status
+    return [
+        rule
+        for rule in outcome.counted_rules
+        if rule.id not in applying and typology.takes_cap(rule, status)
+    ]
 
 
 #: One contact's granted offers: (offer, weight, the counters it takes).

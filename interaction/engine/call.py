@@ -168,8 +168,12 @@ class Outcome:
     #: Every one when the call explains; otherwise the ``limit`` best, or
     #: ``core.CAPPED_DEPTH`` times as many when a global capping rule applies.
     ranking: list[tuple[CompiledOffer, float]] = field(default_factory=list)
-    #: The global capping rules that applied to this call.
+    #: The global capping rules that apply to this contact: they may refuse
+    #: an offer whose budget is used up.
     capping_rules: tuple[CompiledRule, ...] = ()
+    #: Every global capping rule of the call's channel: a budget counts every
+    #: contact's propositions, those of contacts it does not apply to too.
+    counted_rules: tuple[CompiledRule, ...] = ()
     proposals: list[Proposal] = field(default_factory=list)
     trace: list[Decision] = field(default_factory=list)
     reason: str = ""

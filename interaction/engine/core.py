@@ -70,12 +70,25 @@ def rank(
     values = call_values(outcome.attributes, call.context)
     rules = typology.applicable_rules(environment, space, values, outcome.date.date())
     outcome.capping_rules = tuple(rule for rule in rules if rule.global_capping)
+    outcome.counted_rules = tuple(
+        rule
+        for rule in environment.rules
+        if rule.global_capping and (not rule.channel or rule.channel == space.channel)
+    )
     outcome.limit = max(0, min(call.count, space.max_offers))
     ranker = _Ranker(catalogue, call, values, outcome, rules, contact_history, history)
     if call.explain:
         ranker.explained()
     else:
-        depth = outcome.limit * (CAPPED_DEPTH if outcome.capping_rules else 1)
+        depth = outcome.limit
+        if outcome.capping_rules:
+            # A batch run shares budgets across its population: a contact
+            # refused one offer takes the next, however far down.
+            depth = (
+                depth * CAPPED_DEPTH
+                if call.real_time
+                else len(catalogue.offers_by_space.get(space.id, ()))
+            )
         outcome.ranking = ranker.best(depth)
     outcome.proposals = choose(outcome.ranking, outcome.limit)
     return outcome

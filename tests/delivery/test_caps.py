@@ -204,3 +204,27 @@ def test_an_offer_refused_at_storage_gives_its_place_to_the_next(
     assert list(Proposition.objects.values_list("offer_code", "rank")) == [
         ("silver", 1)
     ]
+
+
+def test_a_budget_for_some_contacts_counts_everyones_propositions(
+    environment, offers, web
+):
+    """A contact condition says whom a budget refuses; what it counts is every
+    contact's propositions of the offer (SPEC §2), stored calls included."""
+    rule = make_rule(
+        environment,
+        global_capping=True,
+        quantity=2,
+        period_days=1,
+        contact_condition={"field": "country", "op": "=", "value": "DE"},
+        offer_condition={"field": "offer.code", "op": "=", "value": "gold"},
+    )
+
+    assert "gold" in codes(ask(web, make_contact(country="FR"), count=10, store=True))
+    assert used(rule, offers["gold"]) == 1
+    assert "gold" in codes(ask(web, make_contact(country="DE"), count=10, store=True))
+    assert used(rule, offers["gold"]) == 2
+
+    assert "gold" not in codes(ask(web, make_contact(country="DE"), count=10))
+    assert "gold" in codes(ask(web, make_contact(country="FR"), count=10, store=True))
+    assert used(rule, offers["gold"]) == 3
