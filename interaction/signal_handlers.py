@@ -3,7 +3,7 @@ grant the campaign roles on a new campaigns index."""
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from wagtail.signals import published, unpublished
 
 from .delivery import caps
@@ -26,9 +26,21 @@ def catalogue_changed(**kwargs):
     transaction.on_commit(invalidate)
 
 
-def rule_saved(instance, **kwargs):
-    """A global cap counts from what its period already holds (see ``caps``)."""
-    caps.reset(instance)
+def rule_saving(instance, **kwargs):
+    """Remember what the rule's counters depended on before this save."""
+    before = (
+        TypologyRule.objects.filter(pk=instance.pk).first() if instance.pk else None
+    )
+    instance._counting_before = caps.counting_of(before) if before else None
+
+
+def rule_saved(instance, created, **kwargs):
+    """A global cap counts from what its period already holds (see ``caps``);
+    saving it again without changing how it counts keeps its counters."""
+    if created or getattr(instance, "_counting_before", None) != caps.counting_of(
+        instance
+    ):
+        caps.reset(instance)
 
 
 def campaigns_index_created(instance, created=False, raw=False, **kwargs):
@@ -43,6 +55,7 @@ def register_signal_handlers():
         published.connect(catalogue_changed, sender=model)
         unpublished.connect(catalogue_changed, sender=model)
         post_delete.connect(catalogue_changed, sender=model)
+    pre_save.connect(rule_saving, sender=TypologyRule)
     post_save.connect(rule_saved, sender=TypologyRule)
     for model in (Environment, TypologyRule):
         post_save.connect(catalogue_changed, sender=model)

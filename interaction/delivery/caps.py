@@ -222,10 +222,28 @@ def move(
             ).update(used=F("used") - 1)
 
 
+#: What a budget's counters depend on: saving a rule that changes one of them
+#: starts its counters again.
+COUNTING_FIELDS = (
+    "global_capping",
+    "active",
+    "period_days",
+    "period_hours",
+    "channel",
+    "same_channel_only",
+    "counted_statuses",
+    "offer_condition",
+)
+
+
+def counting_of(rule: TypologyRule) -> tuple:
+    return tuple(getattr(rule, name) for name in COUNTING_FIELDS)
+
+
 def reset(rule: TypologyRule) -> None:
-    """Start a global rule's counters again (it is saved: new, or its period,
-    channel or statuses may have changed): the current period counted from
-    the proposition table, the others dropped."""
+    """Start a global rule's counters again (it is new, or what its counters
+    depend on changed): the current period counted from the proposition
+    table, the others dropped (their keys may no longer be its periods)."""
     with transaction.atomic():
         CapUsage.objects.filter(rule=rule).delete()
         recount(rule, timezone.now())
@@ -251,17 +269,13 @@ def recount(rule: TypologyRule, date: datetime.datetime) -> None:
     if counted is not None:
         propositions = propositions.filter(status__in=counted)
     keys = ["offer_id", "channel"] if rule.same_channel_only else ["offer_id"]
-    rows = propositions.order_by().values(*keys).annotate(count=Count("id"))
+    rows = [
+        (rule.pk, row["offer_id"], row.get("channel", ""), start, row["count"])
+        for row in propositions.order_by().values(*keys).annotate(count=Count("id"))
+    ]
     with transaction.atomic():
         CapUsage.objects.filter(rule=rule, period_start=start).delete()
-        CapUsage.objects.bulk_create(
-            CapUsage(
-                rule=rule,
-                offer_id=row["offer_id"],
-                channel=row.get("channel", ""),
-                period_start=start,
-                used=row["count"],
-                cap=rule.quantity,
-            )
-            for row in rows
-        )
+        if rows:
+            # A counter a concurrent call created meanwhile is added to, not
+            # replaced: it may count once too many, never one too few.
+            _upsert([(*row, rule.quantity) for row in rows], "1 = 1")

@@ -90,9 +90,16 @@ def test_saving_a_rule_starts_its_counters_again(environment, offers, web):
     ask(web, make_contact(), count=10, store=True, date=now)
     assert used(rule, offers["gold"]) == 1
 
+    later = ask(web, make_contact(), count=10, store=True, date=now + 3 * DAY)
+    assert len(later.propositions) == 2
+    rule.label = "Daily budget"
+    rule.save()  # how it counts is unchanged: every period's counters kept
+    assert CapUsage.objects.filter(rule=rule, offer=offers["gold"]).count() == 2
+
     rule.period_days, rule.period_hours = 0, 1
     rule.save()
     assert used(rule, offers["gold"]) == 1  # counted from the table again
+    assert CapUsage.objects.filter(rule=rule, offer=offers["gold"]).count() == 1
 
     rule.global_capping = False
     rule.save()
