@@ -85,8 +85,13 @@ def register_campaign_preview_header_button(page, user, view_name, next_url=None
 
 
 @hooks.register("construct_explorer_page_queryset")
-def hide_campaigns_of_other_environments(parent_page, pages, request):
+def hide_campaigns_in_the_explorer(parent_page, pages, request):
     return campaign_preview.hide_other_environments(parent_page, pages, request)
+
+
+@hooks.register("construct_page_chooser_queryset")
+def hide_campaigns_in_the_chooser(pages, request):
+    return campaign_preview.hide_other_environments(None, pages, request)
 
 
 @hooks.register("register_admin_urls")

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Case, CharField, Count, F, Model, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
@@ -36,7 +37,10 @@ def bounds(population: QuerySet, size: int) -> Iterator[tuple[Any, Any, int]]:
         .annotate(interaction_key=F("pk"))
         .values("interaction_key")
     )
-    inner, params = keys.query.get_compiler(using=population.db).as_sql()
+    try:
+        inner, params = keys.query.get_compiler(using=population.db).as_sql()
+    except EmptyResultSet:  # a population no contact can match, e.g. "any of []"
+        return
     sql = (
         "SELECT interaction_key, position, total FROM (SELECT interaction_key, "
         "ROW_NUMBER() OVER (ORDER BY interaction_key) AS position, "

@@ -376,6 +376,11 @@ def test_a_delivery_manager_of_another_environment_cannot_open_the_campaign(
     listing = client.get(reverse("wagtailadmin_explore", args=[campaigns_index().pk]))
     assert listing.status_code == 200
     assert campaign.title not in listing.content.decode()
+    chooser = client.get(
+        reverse("wagtailadmin_choose_page_child", args=[campaigns_index().pk])
+    )
+    assert chooser.status_code == 200
+    assert campaign.title not in chooser.content.decode()
 
 
 def test_offer_content_is_read_only_from_a_campaign(client, delivery, mailing):

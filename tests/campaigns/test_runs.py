@@ -427,6 +427,20 @@ def test_an_empty_population_is_done_at_once(mailing, offers):
     assert (run.status, run.chunks_total, run.propositions_written) == ("done", 0, 0)
 
 
+@pytest.mark.parametrize(
+    "population",
+    [{"any": []}, {"field": "country", "op": "in", "value": []}],
+    ids=["any of nothing", "in no value"],
+)
+def test_a_population_no_contact_can_match_is_done_at_once(mailing, offers, population):
+    make_contact()
+    page = make_campaign(mailing, count=1, contact_date=NOW, population=population)
+
+    run = run_campaign(page)
+
+    assert (run.status, run.chunks_total, run.propositions_written) == ("done", 0, 0)
+
+
 def test_progress_elapsed_and_estimated_end(mailing, offers, population):
     page = make_campaign(mailing, count=1, contact_date=NOW)
     run = runs.start(page, enqueue=False, chunk_size=3)
