@@ -260,6 +260,15 @@ def plan(run_id: int, *, enqueue: bool = True) -> CampaignRun | None:
                 return run
             spec = run_spec(run)
             setting = _setting(spec, run.seed, run.contact_date)
+            # Locked like mark_sent locks a run: none of them can be marked as
+            # sent while its propositions are being replaced.
+            list(
+                CampaignRun.objects.select_for_update()
+                .filter(campaign_id=run.campaign_id, sent_at__isnull=True)
+                .exclude(pk=run.pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             _replace_unsent(run)
             population = setting.model._default_manager.filter(setting.population)
             planned = [
