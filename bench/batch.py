@@ -229,6 +229,29 @@ def campaign_page():
     return CampaignPage.objects.get(pk=page.pk)
 
 
+def delete_leftovers() -> None:
+    """Rows an interrupted run of this script left: the bench campaign's
+    propositions and the INSERT floor's (bench/common.build_history would
+    otherwise find the history changed and build it again)."""
+    from interaction.models import CampaignPage, Environment, Proposition
+
+    page = CampaignPage.objects.filter(slug=CAMPAIGN_SLUG).first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {Proposition._meta.db_table} "
+            "WHERE campaign_id = %s OR (environment_id = %s AND visitor_id = %s)",
+            [
+                page.pk if page is not None else None,
+                Environment.objects.filter(code=common.ENV_CODE)
+                .values_list("pk", flat=True)
+                .first(),
+                FLOOR_MARK,
+            ],
+        )
+        if cursor.rowcount:
+            log(f"  deleted {cursor.rowcount:,} rows left by an interrupted run")
+
+
 def delete_run(run) -> float:
     from interaction.models import Proposition
 
@@ -420,6 +443,7 @@ def main() -> None:
     log(f"load average {load_average()}, {os.cpu_count()} CPUs")
     common.ensure_database()
     section("data")
+    delete_leftovers()
     common.build_all()
     ensure_contacts(max(sizes))
     page = campaign_page()
