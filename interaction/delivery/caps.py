@@ -180,14 +180,7 @@ def counted(
 
 def give_back(taken: Iterable[tuple[CapPeriod, int]]) -> None:
     """Return what :func:`take` took for propositions that were not stored."""
-    for cap, offer_id in taken:
-        CapUsage.objects.filter(
-            rule_id=cap.rule_id,
-            offer_id=offer_id,
-            channel=cap.channel,
-            period_start=cap.start,
-            used__gt=0,
-        ).update(used=F("used") - 1)
+    add({key: -count for key, count in Counter(taken).items()})
 
 
 def move(
@@ -203,23 +196,28 @@ def move(
         change = (new in rule.counted_statuses) - (old in rule.counted_statuses)
         if not change or proposition.offer_id is None:
             continue
-        counter = (
+        cap = CapPeriod(
             rule.id,
-            proposition.offer_id,
             proposition.channel if rule.same_channel_only else "",
             typology.period_start(rule.period, proposition.event_date),
+            rule.quantity,
         )
         if change > 0:
-            _upsert([(*counter, 1, rule.quantity)], "1 = 1")
+            _upsert(
+                [
+                    (
+                        cap.rule_id,
+                        proposition.offer_id,
+                        cap.channel,
+                        cap.start,
+                        1,
+                        cap.quantity,
+                    )
+                ],
+                "1 = 1",
+            )
         else:
-            rule_id, offer_id, channel, start = counter
-            CapUsage.objects.filter(
-                rule_id=rule_id,
-                offer_id=offer_id,
-                channel=channel,
-                period_start=start,
-                used__gt=0,
-            ).update(used=F("used") - 1)
+            add({(cap, proposition.offer_id): -1})
 
 
 #: What a budget's counters depend on: saving a rule that changes one of them
