@@ -9,6 +9,7 @@ from .environment import Environment
 from .log_entry import InteractionLogEntry
 from .offer import Offer, OfferWeight
 from .proposition import Proposition
+from .simulation import Simulation
 from .space import OfferSpace, SpaceContentField
 from .typology import TypologyRule
 
@@ -28,6 +29,7 @@ __all__ = [
     "OfferSpace",
     "OfferWeight",
     "Proposition",
+    "Simulation",
     "SpaceContentField",
     "TypologyRule",
 ]

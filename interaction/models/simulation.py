@@ -1,0 +1,148 @@
+"""Simulations (SPEC §6): a campaign's inputs run through the batch engine,
+nothing stored but the figures.
+
+A simulation ranks a population as a campaign run would (same engine, same
+chunks, the global caps' budgets as they stand, shared across the
+population) on the live catalogue or on the latest revision of every offer,
+category and space (``include_drafts``), and keeps only its results: no
+proposition, no cap counter, no history is written. Past simulations are
+kept, to compare what a catalogue change moves. See
+:mod:`interaction.simulation`.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..engine.call import MAX_COUNT
+from .base import EnvironmentScopedQuerySet, condition_field
+from .choices import RunStatus
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class Simulation(models.Model):
+    environment = models.ForeignKey(
+        "interaction.Environment",
+        verbose_name=_("environment"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    name = models.CharField(
+        _("name"),
+        max_length=255,
+        blank=True,
+        help_text=_("Optional, to find it again: e.g. “before the summer offers”."),
+    )
+    space = models.ForeignKey(
+        "interaction.OfferSpace",
+        verbose_name=_("offer space"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    category = models.ForeignKey(
+        "interaction.OfferCategory",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Only offers of this category and its subcategories. Empty: the "
+            "whole environment."
+        ),
+    )
+    themes = models.CharField(
+        _("themes"),
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated: only offers of any of these themes."),
+    )
+    population = condition_field(
+        _("target population"),
+        help_text=_(
+            "Optional. The contacts simulated, a condition on the contact, e.g. "
+            '{"all": [{"field": "country", "op": "=", "value": "FR"}]}. Empty: '
+            "every contact."
+        ),
+    )
+    count = models.PositiveSmallIntegerField(
+        _("offers per contact"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_COUNT)],
+    )
+    exclude_fewer = models.BooleanField(
+        _("exclude contacts who get fewer offers"), default=False
+    )
+    contact_date = models.DateTimeField(
+        _("contact date"),
+        help_text=_("The date offers, weights and rules are judged at."),
+    )
+    include_drafts = models.BooleanField(
+        _("include drafts"),
+        default=False,
+        help_text=_(
+            "Use the latest revision of every offer, category and space (drafts "
+            "and changes awaiting approval), not only what is live."
+        ),
+    )
+    #: Orders each contact's offers of equal weight, as a run's seed.
+    seed = models.BigIntegerField(_("seed"))
+    #: The inputs as the task reads them (codes, not rows: a space or
+    #: category deleted later leaves the simulation readable).
+    spec = models.JSONField(_("settings"), default=dict)
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
+    contacts_total = models.PositiveIntegerField(_("contacts"), default=0)
+    contacts_processed = models.PositiveIntegerField(_("contacts processed"), default=0)
+    #: The figures (:mod:`interaction.simulation.aggregation`), once done.
+    results = models.JSONField(_("results"), default=dict)
+    error = models.TextField(_("error"), blank=True)
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = EnvironmentScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("simulation")
+        verbose_name_plural = _("simulations")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.name or f"Simulation {self.pk}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def progress(self) -> float:
+        """The share of contacts processed, 0 to 1."""
+        if self.status == RunStatus.DONE:
+            return 1.0
+        if not self.contacts_total:
+            return 0.0
+        return min(1.0, self.contacts_processed / self.contacts_total)
+
+    def elapsed(self, now: datetime.datetime | None = None) -> datetime.timedelta:
+        if self.started_at is None:
+            return datetime.timedelta(0)
+        end = self.finished_at or now or timezone.now()
+        return max(datetime.timedelta(0), end - self.started_at)
