@@ -17,6 +17,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
@@ -29,7 +31,8 @@ from ..delivery.web import (
     propose_offer_for_request,
 )
 from ..engine.call import MAX_COUNT
-from ..models import Offer, OfferSpace
+from ..engine.catalogue import split_themes
+from ..models import Offer, OfferCategory, OfferSpace
 
 
 def _live_rows(model: type[Model], snapshot: Snapshot) -> Mapping[Any, Model]:
@@ -84,6 +87,67 @@ def _pk(value: Any) -> Any:
         return value
 
 
+def _live_categories() -> list[tuple[str, Any]]:
+    """The live categories' codes, per environment, as trees (indented)."""
+    # Not at the top: the blocks are imported while models load.
+    from ..snippets.forms import tree_label
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for category in OfferCategory.objects.live().select_related("environment"):
+        groups.setdefault(category.environment.label, []).append(
+            (category.code, tree_label(category))
+        )
+    return [("", str(_("Any category"))), *groups.items()]
+
+
+def _live_themes() -> list[tuple[str, str]]:
+    """Every theme of a live category."""
+    themes = {
+        theme
+        for text in OfferCategory.objects.live().values_list("themes", flat=True)
+        for theme in split_themes(text)
+    }
+    return [(theme, theme) for theme in sorted(themes)]
+
+
+class CategoryCodeBlock(blocks.CharBlock):
+    """A live category's code, chosen from a list (stored as the code, as the
+    text block it replaces: migrations still see that block)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.field.widget = forms.Select(choices=_live_categories)  # type: ignore[arg-type]
+
+    def deconstruct(self):
+        _path, args, kwargs = super().deconstruct()
+        return "wagtail.blocks.CharBlock", args, kwargs
+
+
+class ThemesBlock(blocks.CharBlock):
+    """Themes of the live catalogue, ticked; stored comma-separated, as the
+    text block it replaces (migrations still see that block)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        text: forms.Field = self.field  # type: ignore[has-type]
+        self.field = forms.MultipleChoiceField(
+            choices=_live_themes,
+            required=text.required,
+            help_text=text.help_text,
+            widget=forms.CheckboxSelectMultiple,
+        )
+
+    def deconstruct(self):
+        _path, args, kwargs = super().deconstruct()
+        return "wagtail.blocks.CharBlock", args, kwargs
+
+    def value_for_form(self, value):
+        return list(split_themes(value))
+
+    def value_from_form(self, value):
+        return ", ".join(value or ())
+
+
 class OfferSpaceBlock(blocks.StructBlock):
     """The best offers of a space, chosen by the engine at render time."""
 
@@ -91,13 +155,13 @@ class OfferSpaceBlock(blocks.StructBlock):
     count = blocks.IntegerBlock(
         label=_("number of offers"), min_value=1, max_value=MAX_COUNT, default=1
     )
-    category = blocks.CharBlock(
+    category = CategoryCodeBlock(
         label=_("category code"),
         required=False,
         max_length=50,
         help_text=_("Only offers of this category and its subcategories."),
     )
-    themes = blocks.CharBlock(
+    themes = ThemesBlock(
         label=_("themes"),
         required=False,
         max_length=500,
@@ -108,6 +172,29 @@ class OfferSpaceBlock(blocks.StructBlock):
         icon = "pick"
         label = _("Offer space")
         template = "interaction/blocks/offer_space.html"
+
+    def clean(self, value):
+        """Refuse a category that is not a live one of the space's environment
+        (the page would silently show only the fallback offers)."""
+        value = super().clean(value)
+        space, code = value.get("space"), value.get("category")
+        if space is not None and code:
+            known = OfferCategory.objects.live().filter(
+                environment_id=space.environment_id, code=code
+            )
+            if not known.exists():
+                raise blocks.StructBlockValidationError(
+                    block_errors={
+                        "category": ValidationError(
+                            _(
+                                "“%(code)s” is not a published category of the "
+                                "space's environment."
+                            )
+                            % {"code": code}
+                        )
+                    }
+                )
+        return value
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context=parent_context)

@@ -1,31 +1,109 @@
-"""Admin forms: choices limited to the user's environments, offer checks."""
+"""Admin forms: choices limited to the user's environments and to the
+object's environment, category trees, offer checks."""
 
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import QuerySet
 from django.forms import ModelChoiceField
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from ..engine.conditions import NUMBER
-from ..models import OfferWeight
+from ..models import OfferCategory, OfferWeight
 from ..rules import for_user
+
+#: Indents a category's label by its depth in a select (an option's leading
+#: spaces are collapsed; these are not).
+_INDENT = "\u00a0" * 4
+
+
+def tree_label(category: OfferCategory) -> str:
+    """A category's label indented by its depth, for a select (the tree)."""
+    depth = category.depth
+    return f"{_INDENT * depth}{'↳ ' if depth else ''}{category.label}"
+
+
+def _has_environment(model) -> bool:
+    try:
+        model._meta.get_field("environment")
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+class _ByEnvironment(ModelChoiceIterator):
+    """Choices grouped by environment (an ``<optgroup>`` each)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        rows = self.queryset.select_related("environment")
+        for environment, group in itertools.groupby(rows, lambda o: o.environment):
+            yield (environment.label, [self.choice(row) for row in group])
 
 
 class EnvironmentScopedForm(WagtailAdminModelForm):
-    """Offers only environments, categories and spaces the user may work in.
+    """Choices (categories, spaces, ...) of the environments the user may
+    work in, and only of the object's environment once it has one.
 
-    ``help_texts`` (field name -> text) replaces fields' help, e.g. what a
-    parent form knows of its environment, given to its inline rows.
+    ``environment``: the object's environment when the form cannot know it
+    (an inline row: its parent's). Categories are listed as trees; without an
+    environment, choices are grouped by environment. ``help_texts`` (field
+    name -> text) replaces fields' help, e.g. what a parent form knows of its
+    environment, given to its inline rows.
     """
 
-    def __init__(self, *args, help_texts=None, **kwargs):
+    #: Fields whose choices are of other environments than the object's, and
+    #: which environments: the fallback space is an anonymous one.
+    cross_environment = {"fallback_space": {"environment__dimension": ""}}
+
+    def __init__(self, *args, environment=None, help_texts=None, **kwargs):
         super().__init__(*args, **kwargs)
         for name, text in (help_texts or {}).items():
             if name in self.fields:
                 self.fields[name].help_text = text
-        if self.for_user is None:
-            return
-        for field in self.fields.values():
+        environment_id = getattr(environment, "pk", None) or getattr(
+            self.instance, "environment_id", None
+        )
+        for name, field in self.fields.items():
             if isinstance(field, ModelChoiceField) and field.queryset is not None:
-                field.queryset = for_user(field.queryset, self.for_user)
+                self._scope(name, field, environment_id)
+
+    def _scope(self, name: str, field: ModelChoiceField, environment_id) -> None:
+        queryset: QuerySet = field.queryset  # type: ignore[assignment]
+        if self.for_user is not None:
+            queryset = for_user(queryset, self.for_user)
+        model = queryset.model
+        if name == "environment" or not _has_environment(model):
+            field.queryset = queryset
+            return
+        if name in self.cross_environment:
+            queryset = queryset.filter(**self.cross_environment[name])
+            if self.instance.pk and model is type(self.instance):
+                queryset = queryset.exclude(pk=self.instance.pk)
+        elif environment_id is not None:
+            queryset = queryset.filter(environment_id=environment_id)
+        if issubclass(model, OfferCategory):
+            field.label_from_instance = tree_label  # type: ignore[assignment]
+            if isinstance(self.instance, OfferCategory) and self.instance.pk:
+                # Not below itself: neither itself nor its subcategories.
+                queryset = queryset.exclude(pk=self.instance.pk).exclude(
+                    tree_path__startswith=f"{self.instance.tree_path}/"
+                )
+        if environment_id is None or name in self.cross_environment:
+            # Set before the queryset, which gives the widget its choices.
+            field.iterator = _ByEnvironment
+            ordering = queryset.query.order_by or model._meta.ordering
+            queryset = queryset.order_by(
+                "environment__label", "environment_id", *ordering
+            )
+        field.queryset = queryset
 
 
 def formula_help(environment=None) -> str:
@@ -76,6 +154,7 @@ class OfferForm(EnvironmentScopedForm):
             # Read by every row, the empty one (new rows) included.
             weights.form_kwargs = {
                 **weights.form_kwargs,
+                "environment": environment,
                 "help_texts": {"value": formula_help(environment)},
             }
 
