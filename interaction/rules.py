@@ -13,7 +13,7 @@ import rules
 from django.db.models import QuerySet
 
 from .models import CampaignPage, CampaignRun, Environment
-from .roles import ADMINISTRATORS, DELIVERY_MANAGERS
+from .roles import ADMINISTRATORS, DELIVERY_MANAGERS, OFFER_MANAGERS
 
 MODELS = (
     "environment",
@@ -140,3 +140,54 @@ def works_on_campaign(user, obj):
 #: cancel, export and mark as sent the runs of a campaign.
 can_run_campaigns = has_campaign_role & works_on_campaign
 rules.add_perm("interaction.run_campaign", can_run_campaigns)
+
+
+# -- Simulations ---------------------------------------------------------------------
+
+_OFFER_MANAGER_ATTRIBUTE = "_interaction_manages_offers"
+
+
+@rules.predicate
+def is_offer_manager(user):
+    """A member of the offer managers' group (cached on the user object)."""
+    if not user.is_active:
+        return False
+    if not hasattr(user, _OFFER_MANAGER_ATTRIBUTE):
+        member = user.groups.filter(name=OFFER_MANAGERS).exists()
+        setattr(user, _OFFER_MANAGER_ATTRIBUTE, member)
+    return getattr(user, _OFFER_MANAGER_ATTRIBUTE)
+
+
+@rules.predicate
+def works_on_simulation(user, obj):
+    """``obj`` (a simulation or an environment) is of an environment ``user``
+    works in; ``None``: some environment (the simulations menu)."""
+    if obj is None:
+        return True
+    return can_work_in(user, obj)
+
+
+#: ``user.has_perm("interaction.run_simulation", simulation_or_environment)``:
+#: start and cancel simulations (SPEC §6): delivery managers and
+#: administrators of the environment.
+can_run_simulations = has_campaign_role & works_on_simulation
+rules.add_perm("interaction.run_simulation", can_run_simulations)
+#: ``"interaction.see_simulation"``: their results, read-only for the offer
+#: managers of the environment.
+rules.add_perm(
+    "interaction.see_simulation",
+    (has_campaign_role | is_offer_manager) & works_on_simulation,
+)
+
+
+# -- Catalogue transfer ------------------------------------------------------------
+
+#: ``user.has_perm("interaction.transfer_catalogue", environment)``: export an
+#: environment's catalogue, import one into it (SPEC §8): administrators (who
+#: change environments) working in it. Without an environment: whether the user
+#: may use the import page at all.
+TRANSFER_PERMISSION = "interaction.transfer_catalogue"
+rules.add_perm(
+    TRANSFER_PERMISSION,
+    has_group_permission("interaction.change_environment") & works_in_environment,
+)

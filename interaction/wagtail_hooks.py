@@ -17,7 +17,7 @@ from .models import (
 )
 from .permissions import RulesPermissionPolicy
 from .snippets import InteractionViewSetGroup
-from .views import campaign_preview
+from .views import campaign_preview, simulations
 from .views.campaign_runs import admin_urls as campaign_runs_urls
 from .views.campaign_runs import runs_button as campaign_runs_button
 from .views.space_preview import SpacePreviewView
@@ -97,3 +97,13 @@ def hide_campaigns_in_the_chooser(pages, request):
 @hooks.register("register_admin_urls")
 def register_campaign_runs_urls():
     return campaign_runs_urls()
+
+
+@hooks.register("register_admin_urls")
+def register_simulation_urls():
+    return simulations.admin_urls()
+
+
+@hooks.register("register_admin_menu_item")
+def register_simulations_menu_item():
+    return simulations.menu_item()

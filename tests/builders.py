@@ -315,6 +315,21 @@ def workflow_action_url(offer, action):
 # -- Background tasks and the browser ------------------------------------------------
 
 
+def simulate(space, *, user=None, chunk_size=None, **fields):
+    """A simulation on ``space`` (at ``NOW``, seed 1, unless told otherwise)
+    started and run to its end in this process."""
+    from interaction.models import Simulation
+    from interaction.simulation import spec, task
+
+    fields.setdefault("contact_date", NOW)
+    fields.setdefault("seed", 1)
+    simulation = Simulation(environment_id=space.environment_id, space=space, **fields)
+    spec.start(simulation, user=user, enqueue=False)
+    task.simulate(simulation.pk, chunk_size=chunk_size or task.CHUNK_SIZE)
+    simulation.refresh_from_db()
+    return simulation
+
+
 def run_workers(worker_id="test-worker"):
     """What ``manage.py db_worker --backend batch --queue-name interaction
     --batch`` does, in this thread: run the queued campaign tasks, then

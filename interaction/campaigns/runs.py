@@ -45,6 +45,7 @@ from ..engine import batch, core, statuses, ties
 from ..engine.call import (
     Call,
     CapPeriod,
+    Contact,
     HistoryRequest,
 )
 from ..engine.catalogue import Catalogue, CompiledRule, CompiledSpace
@@ -99,7 +100,7 @@ def run_spec(run: CampaignRun) -> CampaignSpec:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Setting:
+class Setting:
     """A run's inputs, compiled: the catalogue and call each contact gets."""
 
     catalogue: Catalogue
@@ -114,11 +115,17 @@ class _Setting:
     history: HistoryRequest
 
 
-def _setting(spec: CampaignSpec, seed: int, date: datetime.datetime) -> _Setting:
-    """Check ``spec`` against the live catalogue; raises :class:`RunError`."""
+def setting(
+    spec: CampaignSpec,
+    seed: int,
+    date: datetime.datetime,
+    snapshot: Snapshot | None = None,
+) -> Setting:
+    """Check ``spec`` against the live catalogue (or ``snapshot``, e.g. a
+    simulation's catalogue of drafts); raises :class:`RunError`."""
     if spec.count < 1:
         raise RunError("The campaign asks for no offer per contact.")
-    snapshot = get_snapshot()
+    snapshot = snapshot if snapshot is not None else get_snapshot()
     environment = snapshot.catalogue.environments.get(spec.environment_id)
     if environment is None or environment.anonymous:
         raise RunError(
@@ -159,7 +166,7 @@ def _setting(spec: CampaignSpec, seed: int, date: datetime.datetime) -> _Setting
         explain=False,
     )
     limit = max(0, min(count, space.max_offers))
-    return _Setting(
+    return Setting(
         catalogue=catalogue,
         space=space,
         call=call,
@@ -213,7 +220,7 @@ def start(
         raise RunError("A chunk holds at least one contact.")
     date = spec.date or timezone.now()
     seed = ties.new_seed() if seed is None else seed
-    _setting(spec, seed, date)  # refuse what cannot run now rather than later
+    setting(spec, seed, date)  # refuse what cannot run now rather than later
     try:
         with transaction.atomic():
             run = CampaignRun.objects.create(
@@ -228,7 +235,7 @@ def start(
             if enqueue:
                 from . import tasks
 
-                _enqueue(tasks.plan_run, run.pk)
+                enqueue_task(tasks.plan_run, run.pk)
     except IntegrityError:
         raise RunError(
             "A run of this campaign is queued or running: wait for it or cancel it."
@@ -236,7 +243,7 @@ def start(
     return run
 
 
-def _enqueue(task, *args) -> None:
+def enqueue_task(task, *args) -> None:
     """Enqueue ``task``: at once with the database backend (the task row
     commits or rolls back with the caller's transaction), on commit with
     any other (which would run it, or let a worker see it, before the rows it
@@ -259,7 +266,7 @@ def plan(run_id: int, *, enqueue: bool = True) -> CampaignRun | None:
             if run is None or run.status != RunStatus.QUEUED:
                 return run
             spec = run_spec(run)
-            setting = _setting(spec, run.seed, run.contact_date)
+            inputs = setting(spec, run.seed, run.contact_date)
             # Locked like mark_sent locks a run: none of them can be marked as
             # sent while its propositions are being replaced.
             list(
@@ -270,7 +277,7 @@ def plan(run_id: int, *, enqueue: bool = True) -> CampaignRun | None:
                 .values_list("pk", flat=True)
             )
             _replace_unsent(run)
-            population = setting.model._default_manager.filter(setting.population)
+            population = inputs.model._default_manager.filter(inputs.population)
             planned = [
                 CampaignRunChunk(
                     run=run,
@@ -321,7 +328,7 @@ def _enqueue_chunks(run: CampaignRun) -> None:
     for chunk_id in CampaignRunChunk.objects.filter(
         run=run, status=ChunkStatus.PENDING
     ).values_list("pk", flat=True):
-        _enqueue(tasks.run_chunk, chunk_id)
+        enqueue_task(tasks.run_chunk, chunk_id)
 
 
 def _replace_unsent(run: CampaignRun) -> None:
@@ -378,7 +385,7 @@ def resume(run: CampaignRun, *, enqueue: bool = True) -> CampaignRun:
             if enqueue:
                 from . import tasks
 
-                _enqueue(tasks.plan_run, locked.pk)
+                enqueue_task(tasks.plan_run, locked.pk)
             return locked
         if locked.status not in (RunStatus.RUNNING, RunStatus.FAILED):
             raise RunError(
@@ -518,34 +525,43 @@ def _chunk_failed(chunk_id: int, worker: str, message: str) -> None:
 def _write_chunk(run: CampaignRun, chunk: CampaignRunChunk) -> tuple[int, int, int]:
     """Read, choose and write one chunk (in the caller's transaction):
     (contacts processed, contacts excluded, propositions written)."""
-    setting = _setting(run_spec(run), run.seed, run.contact_date)
-    pk = setting.model._meta.pk
-    contacts = chunks.read_contacts(
-        setting.model,
-        setting.names,
-        setting.population
-        & Q(pk__gte=pk.to_python(chunk.pk_from), pk__lte=pk.to_python(chunk.pk_to)),
-        run.environment_id,
-        setting.history,
-    )
-    outcomes = batch.rank_contacts(setting.catalogue, setting.call, contacts)
+    inputs = setting(run_spec(run), run.seed, run.contact_date)
+    contacts = chunk_contacts(inputs, run.environment_id, chunk.pk_from, chunk.pk_to)
+    outcomes = batch.rank_contacts(inputs.catalogue, inputs.call, contacts)
     needed = batch.counters_needed(outcomes)
-    periods = {cap.rule_id: cap for cap in setting.history.caps}
+    periods = {cap.rule_id: cap for cap in inputs.history.caps}
     left: dict[tuple[int, int], int] = {}
     if needed:
         counters = [(periods[rule_id], offer_id) for rule_id, offer_id in needed]
         used = caps.lock(counters)
         left = {key: periods[key[0]].quantity - used.get(key, 0) for key in needed}
-    allocation = batch.allocate(outcomes, contacts, left, setting.minimum)
+    allocation = batch.allocate(outcomes, contacts, left, inputs.minimum)
     caps.add(
         {
             (periods[rule_id], offer_id): count
             for (rule_id, offer_id), count in allocation.taken.items()
         }
     )
-    written = chunks.insert(run, setting.space, allocation.choices)
+    written = chunks.insert(run, inputs.space, allocation.choices)
     excluded = sum(choice.excluded for choice in allocation.choices)
     return len(contacts), excluded, written
+
+
+def chunk_contacts(
+    inputs: Setting, environment_id: int, pk_from: str, pk_to: str
+) -> list[Contact]:
+    """The contacts of the population from key ``pk_from`` to ``pk_to`` (as
+    text, both included) with their history (:func:`chunks.read_contacts`)."""
+    pk = inputs.model._meta.pk
+    assert pk is not None
+    return chunks.read_contacts(
+        inputs.model,
+        inputs.names,
+        inputs.population
+        & Q(pk__gte=pk.to_python(pk_from), pk__lte=pk.to_python(pk_to)),
+        environment_id,
+        inputs.history,
+    )
 
 
 # -- After a run ----------------------------------------------------------------------

@@ -89,12 +89,7 @@ def lock(counters: Iterable[tuple[CapPeriod, int]]) -> dict[Taken, int]:
     (created at 0 if missing), in key order as :func:`take` takes them: how
     many each has used. For a batch chunk, which grants them set-based and
     then :func:`add`s what it took in the same transaction."""
-    keys = sorted(
-        {
-            (cap.rule_id, offer_id, cap.channel, cap.start): cap
-            for cap, offer_id in counters
-        }.items()
-    )
+    keys = _keys(counters)
     if not keys:
         return {}
     _upsert(
@@ -104,9 +99,31 @@ def lock(counters: Iterable[tuple[CapPeriod, int]]) -> dict[Taken, int]:
         ],
         "1 = 0",
     )
-    rows = (
-        CapUsage.objects.select_for_update()
-        .filter(
+    return _used(CapUsage.objects.select_for_update(), keys)
+
+
+def read(counters: Iterable[tuple[CapPeriod, int]]) -> dict[Taken, int]:
+    """How many each counter of (counter, offer id) has used, read without
+    locking or creating any (a missing one has used nothing): a simulation's
+    view of the budgets, which it never takes."""
+    keys = _keys(counters)
+    return _used(CapUsage.objects.all(), keys) if keys else {}
+
+
+def _keys(
+    counters: Iterable[tuple[CapPeriod, int]],
+) -> list[tuple[tuple[int, int, str, datetime.datetime], CapPeriod]]:
+    return sorted(
+        {
+            (cap.rule_id, offer_id, cap.channel, cap.start): cap
+            for cap, offer_id in counters
+        }.items()
+    )
+
+
+def _used(rows, keys) -> dict[Taken, int]:
+    used = (
+        rows.filter(
             functools.reduce(
                 operator.or_,
                 (
@@ -118,7 +135,7 @@ def lock(counters: Iterable[tuple[CapPeriod, int]]) -> dict[Taken, int]:
         .order_by("rule_id", "offer_id", "channel", "period_start")
         .values_list("rule_id", "offer_id", "used")
     )
-    return {(rule_id, offer_id): used for rule_id, offer_id, used in rows}
+    return {(rule_id, offer_id): count for rule_id, offer_id, count in used}
 
 
 def add(used: Mapping[tuple[CapPeriod, int], int]) -> None:

@@ -260,18 +260,35 @@ def _build_and_swap(version: str, generation: int, changes: int) -> bool:
         return True
 
 
+@dataclass
+class Rows:
+    """The catalogue's rows a snapshot compiles: the live ones
+    (:func:`live_rows`), or any others as long as they hold together (e.g.
+    the latest revisions, :mod:`interaction.simulation.drafts`)."""
+
+    environments: dict[int, Environment]
+    categories: dict[int, OfferCategory]
+    #: Space code -> space (the spaces that may be called).
+    spaces: dict[str, OfferSpace]
+    #: The offers that may be proposed.
+    offers: dict[int, Offer]
+    #: Offer id -> the ids of the spaces it is published on.
+    offer_spaces: dict[int, set[int]]
+    #: Offer id -> its weight rows, in order.
+    offer_weights: dict[int, list[OfferWeight]]
+
+
 def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snapshot:
     """The compiled catalogue of the live rows, labelled ``version`` (read
     before the rows), every offer's terms compiled; ``previous``: the snapshot
     it replaces, whose evaluators of unchanged terms are reused."""
+    return compile_rows(live_rows(), version, previous)
+
+
+def live_rows() -> Rows:
+    """The published rows of the catalogue (every environment, every category:
+    a category that is not live blocks its offers)."""
     environments = {env.pk: env for env in Environment.objects.all()}
-    kinds = {
-        env_id: {
-            name: spec.kind
-            for name, spec in env.condition_schema().contact_fields.items()
-        }
-        for env_id, env in environments.items()
-    }
     categories = {category.pk: category for category in OfferCategory.objects.all()}
     spaces = {
         space.code: space
@@ -279,7 +296,6 @@ def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snaps
         .select_related("fallback_space")
         .prefetch_related("content_fields")
     }
-    space_rows = {space.pk: space for space in spaces.values()}
     offers = {
         offer.pk: offer
         for offer in Offer.objects.filter(live=True)
@@ -300,6 +316,28 @@ def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snaps
         "sort_order", "pk"
     ):
         offer_weights[row.offer_id].append(row)
+    return Rows(environments, categories, spaces, offers, offer_spaces, offer_weights)
+
+
+def compile_rows(
+    rows: Rows, version: str = "", previous: Snapshot | None = None
+) -> Snapshot:
+    """The compiled catalogue of ``rows`` (see :func:`build_snapshot`)."""
+    environments, categories, spaces, offers = (
+        rows.environments,
+        rows.categories,
+        rows.spaces,
+        rows.offers,
+    )
+    offer_spaces, offer_weights = rows.offer_spaces, rows.offer_weights
+    kinds = {
+        env_id: {
+            name: spec.kind
+            for name, spec in env.condition_schema().contact_fields.items()
+        }
+        for env_id, env in environments.items()
+    }
+    space_rows = {space.pk: space for space in spaces.values()}
     compiled_offers: dict[int, list[CompiledOffer]] = {
         env_id: [] for env_id in environments
     }
@@ -310,13 +348,13 @@ def build_snapshot(version: str = "", previous: Snapshot | None = None) -> Snaps
             categories,
             space_rows,
             kinds,
-            frozenset(offer_spaces[offer.pk]),
-            offer_weights[offer.pk],
+            frozenset(offer_spaces.get(offer.pk, ())),
+            offer_weights.get(offer.pk, []),
         )
         compiled_offers[offer.environment_id].append(compiled)
 
     rules: dict[int, list[CompiledRule]] = {env_id: [] for env_id in environments}
-    for rule in TypologyRule.objects.filter(active=True):
+    for rule in TypologyRule.objects.filter(active=True, environment__in=environments):
         rules[rule.environment_id].append(
             _compile_rule(rule, compiled_offers[rule.environment_id], categories, kinds)
         )

@@ -47,18 +47,24 @@ class Choice:
 
 
 def rank_contacts(
-    catalogue: Catalogue, call: Call, contacts: Iterable[Contact]
+    catalogue: Catalogue,
+    call: Call,
+    contacts: Iterable[Contact],
+    *,
+    explain: bool = False,
 ) -> list[Outcome]:
     """Each contact ranked as an inbound ``call`` for it would be (``call.contact``
     is ignored: each contact comes with its attributes and its history, read
-    with the chunk). ``call.date`` is required."""
+    with the chunk). ``call.date`` is required. ``explain``: every candidate
+    ranked and each decision traced, as a preview's (same proposals; for a
+    simulation's coverage diagnostics)."""
     date = call.date
     if date is None:
         raise ValueError("A batch call has a date.")
     space = catalogue.spaces.get(call.space)
     if space is None:
         raise UnknownSpace(f"No live space “{call.space}”.")
-    call = dataclasses.replace(call, real_time=False, explain=False)
+    call = dataclasses.replace(call, real_time=False, explain=explain)
     return [_rank(catalogue, call, space, contact, date) for contact in contacts]
 
 

@@ -24,6 +24,8 @@ from .predicates import condition_expression
 OUTSIDE_DATES = "outside the dates of the offer or of a category above it"
 MISSING_CONTENT = "required content of the space is missing"
 NOT_TARGETABLE = "a condition or weight formula reads fields that are not targetable"
+#: Followed by whose filter it is (``TargetFilter.label``).
+NOT_MATCHING = "contact does not match the target filter of"
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def _eligibility(terms: OfferTerms, namespace: Namespace) -> list[ast.stmt]:
         checks.append((_within(terms.window, namespace), OUTSIDE_DATES))
     for target_filter in terms.filters:
         test = condition_expression(target_filter.condition, terms.kinds, namespace)
-        reason = f"contact does not match the target filter of {target_filter.label}"
+        reason = f"{NOT_MATCHING} {target_filter.label}"
         checks.append((test, reason))
     if terms.incomplete_space_ids:
         incomplete = namespace.constant(terms.incomplete_space_ids)

@@ -1,0 +1,485 @@
+"""Simulations in the admin (SPEC §6): the list, a new simulation, its
+progress and results (with the coverage diagnostics), cancelling, and two
+simulations compared side by side.
+
+Delivery managers and administrators start and cancel simulations
+(``interaction.run_simulation``); offer managers of the environment see
+their results (``interaction.see_simulation``); every list and choice is
+limited to the user's environments. URL names: ``interaction_simulations:
+index``, ``:new``, ``:compare``, ``:detail`` and ``:cancel`` (an id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+from wagtail.admin.admin_url_finder import AdminURLFinder
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.widgets import HeaderButton
+
+from ..engine.call import MAX_COUNT
+from ..models import (
+    Environment,
+    Offer,
+    OfferCategory,
+    OfferSpace,
+    Simulation,
+    TypologyRule,
+)
+from ..models.choices import RunStatus
+from ..simulation import aggregation, spec
+from ..targeting.validation import check_condition
+from .campaign_runs import REFRESH_MS, _duration
+
+NAMESPACE = "interaction_simulations"
+RUN = "interaction.run_simulation"
+SEE = "interaction.see_simulation"
+#: Simulations listed (newest first).
+LISTED = 100
+
+
+def admin_urls():
+    """The views' URLs, for the ``register_admin_urls`` hook."""
+    patterns = [
+        path("", SimulationsView.as_view(), name="index"),
+        path("new/", NewSimulationView.as_view(), name="new"),
+        path("compare/", CompareView.as_view(), name="compare"),
+        path("<int:simulation_id>/", SimulationView.as_view(), name="detail"),
+        path(
+            "<int:simulation_id>/cancel/",
+            CancelSimulationView.as_view(),
+            name="cancel",
+        ),
+    ]
+    return [path("interaction/simulations/", include((patterns, NAMESPACE)))]
+
+
+def index_url() -> str:
+    return reverse(f"{NAMESPACE}:index")
+
+
+def detail_url(simulation: Simulation) -> str:
+    return reverse(f"{NAMESPACE}:detail", args=[simulation.pk])
+
+
+def visible(user):
+    """The simulations ``user`` may see: of their environments."""
+    return Simulation.objects.for_user(user).select_related(
+        "environment", "space", "category", "created_by"
+    )
+
+
+class SimulationForm(forms.ModelForm):
+    seed = forms.IntegerField(
+        label=_("Seed"),
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text=_(
+            "Optional. Orders each contact's offers of equal weight, as a run's "
+            "seed: the same seed, date and catalogue give the same result. "
+            "Empty: a random one."
+        ),
+    )
+
+    class Meta:
+        model = Simulation
+        fields = [
+            "name",
+            "space",
+            "category",
+            "themes",
+            "population",
+            "count",
+            "exclude_fewer",
+            "contact_date",
+            "include_drafts",
+        ]
+        widgets = {
+            "contact_date": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "population": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        environments = Environment.objects.for_user(user).filter(dimension__gt="")
+        space = self.fields["space"]
+        assert isinstance(space, forms.ModelChoiceField)
+        space.required = True
+        space.queryset = OfferSpace.objects.filter(
+            environment__in=environments
+        ).order_by("environment__label", "label")
+        space.help_text = _(
+            "A space of an environment of contacts; a space in design needs "
+            "“include drafts”."
+        )
+        category = self.fields["category"]
+        assert isinstance(category, forms.ModelChoiceField)
+        category.queryset = OfferCategory.objects.filter(
+            environment__in=environments
+        ).order_by("environment__label", "code")
+        contact_date = self.fields["contact_date"]
+        assert isinstance(contact_date, forms.DateTimeField)
+        contact_date.input_formats = [
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d",
+        ]
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        space = cleaned.get("space")
+        if space is None:
+            return cleaned
+        errors: dict[str, list] = {}
+        category = cleaned.get("category")
+        if category is not None and category.environment_id != space.environment_id:
+            errors["category"] = [_("This category belongs to another environment.")]
+        environment = space.environment
+        check_condition(
+            errors,
+            "population",
+            cleaned.get("population"),
+            environment.condition_schema(allow_context=False),
+        )
+        count = cleaned.get("count")
+        if count and count > min(space.max_offers, MAX_COUNT):
+            errors["count"] = [
+                _("This space shows at most %(max)d offers to a contact.")
+                % {"max": space.max_offers}
+            ]
+        for field, messages_ in errors.items():
+            for message in messages_:
+                self.add_error(field, message)
+        return cleaned
+
+
+class SimulationsView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "interaction/simulations/index.html"
+    page_title = _("Simulations")
+    header_icon = "crosshairs"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(SEE):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_header_buttons(self):
+        if not self.request.user.has_perm(RUN):
+            return []
+        return [
+            HeaderButton(
+                _("New simulation"), reverse(f"{NAMESPACE}:new"), icon_name="plus"
+            )
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        simulations = list(visible(self.request.user)[:LISTED])
+        context.update(simulations=[_display(s) for s in simulations])
+        return context
+
+
+class NewSimulationView(WagtailAdminTemplateMixin, FormView):
+    template_name = "interaction/simulations/new.html"
+    page_title = _("New simulation")
+    header_icon = "crosshairs"
+    form_class = SimulationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(RUN):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": index_url(), "label": _("Simulations")},
+            {"url": "", "label": _("New simulation")},
+        ]
+
+    def get_initial(self):
+        initial = super().get_initial()
+        copied = self.request.GET.get("from")
+        if copied and copied.isdigit():
+            source = visible(self.request.user).filter(pk=int(copied)).first()
+            if source is not None:
+                initial.update(
+                    {
+                        name: getattr(source, name)
+                        for name in SimulationForm.Meta.fields
+                        if name != "name"
+                    }
+                )
+                initial["seed"] = source.seed
+        return initial
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = self.request.user
+        return kwargs
+
+    def form_valid(self, form):
+        simulation = form.save(commit=False)
+        simulation.environment_id = simulation.space.environment_id
+        simulation.seed = form.cleaned_data.get("seed")
+        if not self.request.user.has_perm(RUN, simulation):
+            raise PermissionDenied
+        try:
+            spec.start(simulation, user=self.request.user)
+        except spec.SimulationError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, _("Simulation started."))
+        return HttpResponseRedirect(detail_url(simulation))
+
+
+class _SimulationMixin:
+    """Views of one simulation, for those who may see it."""
+
+    permission = SEE
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)  # type: ignore[misc]
+        self.simulation = get_object_or_404(
+            Simulation.objects.select_related(
+                "environment", "space", "category", "created_by"
+            ),
+            pk=kwargs["simulation_id"],
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(self.permission, self.simulation):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class SimulationView(_SimulationMixin, WagtailAdminTemplateMixin, TemplateView):
+    template_name = "interaction/simulations/detail.html"
+    header_icon = "crosshairs"
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("fragment"):
+            return TemplateResponse(
+                request,
+                "interaction/simulations/progress.html",
+                {"simulation": _display(self.simulation), "refresh_ms": REFRESH_MS},
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return str(self.simulation)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": index_url(), "label": _("Simulations")},
+            {"url": "", "label": str(self.simulation)},
+        ]
+
+    def get_header_buttons(self):
+        if not self.request.user.has_perm(RUN, self.simulation):
+            return []
+        return [
+            HeaderButton(
+                _("Simulate again"),
+                reverse(f"{NAMESPACE}:new") + f"?from={self.simulation.pk}",
+                icon_name="repeat",
+            )
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        simulation = self.simulation
+        user = self.request.user
+        context.update(
+            simulation=_display(simulation),
+            refresh_ms=REFRESH_MS,
+            results=results_of(simulation, user),
+            can_cancel=simulation.active and user.has_perm(RUN, simulation),
+            others=visible(user)
+            .filter(environment=simulation.environment_id, status=RunStatus.DONE)
+            .exclude(pk=simulation.pk)[:LISTED],
+        )
+        return context
+
+
+class CancelSimulationView(_SimulationMixin, View):
+    http_method_names = ["post"]
+    permission = RUN
+
+    def post(self, request, *args, **kwargs):
+        if Simulation.objects.filter(
+            pk=self.simulation.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).update(status=RunStatus.CANCELLED):
+            messages.success(request, _("Simulation cancelled."))
+        else:
+            messages.error(request, _("The simulation had ended: nothing to cancel."))
+        return HttpResponseRedirect(detail_url(self.simulation))
+
+
+class CompareView(WagtailAdminTemplateMixin, TemplateView):
+    """Two simulations side by side: what a catalogue change moves."""
+
+    template_name = "interaction/simulations/compare.html"
+    page_title = _("Compare simulations")
+    header_icon = "crosshairs"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(SEE):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": index_url(), "label": _("Simulations")},
+            {"url": "", "label": _("Compare")},
+        ]
+
+    def _simulation(self, name: str) -> Simulation:
+        value = self.request.GET.get(name, "")
+        if not value.isdigit():
+            raise PermissionDenied
+        simulation = get_object_or_404(visible(self.request.user), pk=int(value))
+        if not self.request.user.has_perm(SEE, simulation):
+            raise PermissionDenied
+        return simulation
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        first, second = self._simulation("first"), self._simulation("second")
+        first_results, second_results = first.results, second.results
+        figures = [
+            (_("Contacts"), "population"),
+            (_("Propositions"), "propositions"),
+            (_("Contacts with no offer"), "no_offer"),
+            (_("Contacts with fewer than asked"), "fewer"),
+            (_("Contacts excluded"), "excluded"),
+        ]
+        context.update(
+            first=_display(first),
+            second=_display(second),
+            figures=[
+                {
+                    "label": label,
+                    "first": first_results.get(key, 0),
+                    "second": second_results.get(key, 0),
+                    "change": second_results.get(key, 0) - first_results.get(key, 0),
+                }
+                for label, key in figures
+            ],
+            offers=aggregation.compare(first_results, second_results),
+        )
+        return context
+
+
+def _display(simulation: Simulation) -> Simulation:
+    simulation.percent = round(simulation.progress * 100)  # type: ignore[attr-defined]
+    simulation.elapsed_text = _duration(simulation.elapsed())  # type: ignore[attr-defined]
+    return simulation
+
+
+#: What a diagnostics row's kind says.
+KIND_LABELS = {
+    "filter": _("Target filter"),
+    "dates": _("Dates (the offer's or a category's above it)"),
+    "content": _("Required content of the space missing"),
+    "typology": _("Typology rule (the contact's history)"),
+    "budget": _("Global capping budget used up"),
+    "blocked": _("Category not published or disabled"),
+    "fields": _("Reads fields that are not targetable"),
+    "weight": _("Weight zero or below, or out of range"),
+    "excluded": _("Contact left out for getting fewer than asked"),
+    "other": _("Other"),
+}
+_MODELS: dict[str, type[models.Model]] = {
+    "offer": Offer,
+    "category": OfferCategory,
+    "rule": TypologyRule,
+    "environment": Environment,
+}
+
+
+def results_of(simulation: Simulation, user) -> dict[str, Any]:
+    """The simulation's results with what the page adds: each reason's label
+    and the link to its object (its edit view, where ``user`` may edit it)."""
+    results = dict(simulation.results or {})
+    if not results:
+        return results
+    finder = AdminURLFinder(user)
+    diagnostics = dict(results.get("diagnostics") or {})
+    reasons = []
+    wanted: dict[str, set[int]] = {}
+    for row in diagnostics.get("reasons", ()):
+        if row.get("object_id") is not None and row["object_type"] in _MODELS:
+            wanted.setdefault(row["object_type"], set()).add(row["object_id"])
+    objects: dict[tuple[str, int], Any] = {}
+    for kind, ids in wanted.items():
+        if kind == "environment":
+            objects[(kind, simulation.environment_id)] = simulation.environment
+            continue
+        for found in _MODELS[kind]._default_manager.filter(
+            pk__in=ids, environment_id=simulation.environment_id
+        ):
+            objects[(kind, found.pk)] = found
+    for row in diagnostics.get("reasons", ()):
+        obj = objects.get((row["object_type"], row.get("object_id")))
+        reasons.append(
+            {
+                **row,
+                "kind_label": KIND_LABELS.get(row["kind"], row["kind"]),
+                "object": obj,
+                "url": _object_url(finder, user, obj) if obj is not None else None,
+            }
+        )
+    diagnostics["reasons"] = reasons
+    results["diagnostics"] = diagnostics
+    for offer in results.get("offers", ()):
+        offer["percent"] = round(offer["share"] * 100, 1)
+    return results
+
+
+def _object_url(finder: AdminURLFinder, user, obj) -> str | None:
+    """Where ``user`` fixes ``obj``: its edit view, else its inspect view
+    (read-only roles), else nowhere."""
+    url = finder.get_edit_url(obj)
+    if url:
+        return url
+    viewset = getattr(type(obj), "snippet_viewset", None)
+    permission = f"interaction.view_{obj._meta.model_name}"
+    if viewset is None or not viewset.inspect_view_enabled:
+        return None
+    if not user.has_perm(permission, obj):
+        return None
+    return reverse(viewset.get_url_name("inspect"), args=[quote(obj.pk)])
+
+
+class SimulationsMenuItem(MenuItem):
+    """ "Simulations" in the admin menu, for those who may see them."""
+
+    def is_shown(self, request):
+        return request.user.has_perm(SEE)
+
+
+def menu_item() -> SimulationsMenuItem:
+    return SimulationsMenuItem(
+        _("Simulations"),
+        reverse(f"{NAMESPACE}:index"),
+        name="interaction-simulations",
+        icon_name="crosshairs",
+        order=260,
+    )

@@ -1,0 +1,183 @@
+"""The simulation admin: starting one from the form, its results page (the
+figures, the chart, the per-offer table, the diagnostics with links), the
+comparison, and who may do what where."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from interaction.models import Simulation
+from interaction.models.choices import RunStatus
+from interaction.simulation import task
+from tests.builders import NOW, assert_refused, make_space, simulate
+
+pytestmark = pytest.mark.django_db
+
+
+def new_url():
+    return reverse("interaction_simulations:new")
+
+
+def detail_url(simulation):
+    return reverse("interaction_simulations:detail", args=[simulation.pk])
+
+
+def form_data(space, **changes):
+    data = {
+        "name": "June letters",
+        "space": space.pk,
+        "category": "",
+        "themes": "",
+        "population": "",
+        "count": 3,
+        "contact_date": NOW.strftime("%Y-%m-%dT%H:%M"),
+        "seed": 5,
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_a_delivery_manager_simulates_and_reads_the_results(
+    client, role_user, letters, catalogue, population
+):
+    client.force_login(role_user("delivery"))
+
+    response = client.post(new_url(), form_data(letters))
+
+    simulation = Simulation.objects.get()
+    assert response.status_code == 302
+    assert response.url == detail_url(simulation)
+    assert simulation.status == RunStatus.QUEUED
+    assert simulation.seed == 5
+    task.simulate(simulation.pk)
+
+    page = client.get(detail_url(simulation)).content.decode()
+    simulation.refresh_from_db()
+    results = simulation.results
+    assert f'data-figure="population">{results["population"]}<' in page
+    assert f'data-figure="propositions">{results["propositions"]}<' in page
+    assert "<svg" in page and "Propositions per offer" in page
+    savings = re.search(r'<tr data-offer="savings">(.*?)</tr>', page, re.S)
+    assert savings is not None
+    row = re.findall(r"<td>([^<]*)</td>", savings.group(1))
+    figures = next(offer for offer in results["offers"] if offer["code"] == "savings")
+    assert row[:6] == [str(figures["total"])] + [str(n) for n in figures["ranks"]]
+    # The diagnostics link to what to fix: the adults category (read-only
+    # for a delivery manager: its inspect view).
+    adults = catalogue["savings"].category
+    assert (
+        reverse("wagtailsnippets_interaction_offercategory:inspect", args=[adults.pk])
+        in page
+    )
+    assert "Global capping budget used up" in page
+
+
+def test_the_form_refuses_what_cannot_run(client, role_user, environment, letters):
+    client.force_login(role_user("delivery"))
+    drafted = make_space(environment, "drafted", live=False)
+
+    bad_population = client.post(
+        new_url(),
+        form_data(letters, population='{"field": "password", "op": "=", "value": "x"}'),
+    )
+    no_date = client.post(new_url(), form_data(letters, contact_date=""))
+    too_many = client.post(new_url(), form_data(letters, count=4))
+    not_live = client.post(new_url(), form_data(drafted))
+
+    for response in (bad_population, no_date, too_many, not_live):
+        assert response.status_code == 200
+    assert bad_population.context["form"].errors["population"]
+    assert no_date.context["form"].errors["contact_date"]
+    assert too_many.context["form"].errors["count"]
+    assert "not live" in str(not_live.context["form"].non_field_errors())
+    assert not Simulation.objects.exists()
+
+
+def test_other_environments_are_out_of_sight(
+    client, role_user, environment, other_environment, letters, catalogue
+):
+    theirs = make_space(other_environment, "theirs", real_time=False)
+    mine = simulate(letters)
+    other = simulate(theirs)
+    client.force_login(role_user("delivery"))
+
+    listing = client.get(reverse("interaction_simulations:index")).content.decode()
+    form = client.get(new_url()).content.decode()
+
+    assert detail_url(mine) in listing and detail_url(other) not in listing
+    assert ">Letters (Email)<" in form and "Theirs" not in form
+    assert_refused(client.get(detail_url(other)))
+    refused = client.post(new_url(), form_data(theirs))
+    assert refused.context["form"].errors["space"]
+    compare = reverse("interaction_simulations:compare")
+    response = client.get(compare, {"first": mine.pk, "second": other.pk})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "role, runs, sees",
+    [
+        ("delivery", True, True),
+        ("administrator", True, True),
+        ("manager", False, True),
+        ("approver", False, False),
+    ],
+)
+def test_who_may_simulate_and_see_results(
+    client, role_user, letters, catalogue, role, runs, sees
+):
+    simulation = simulate(letters)
+    client.force_login(role_user(role))
+    index = reverse("interaction_simulations:index")
+    cancel = reverse("interaction_simulations:cancel", args=[simulation.pk])
+
+    if sees:
+        assert client.get(index).status_code == 200
+        assert client.get(detail_url(simulation)).status_code == 200
+    else:
+        assert_refused(client.get(index))
+        assert_refused(client.get(detail_url(simulation)))
+    if runs:
+        assert client.get(new_url()).status_code == 200
+    else:
+        assert_refused(client.get(new_url()))
+        assert_refused(client.post(new_url(), form_data(letters)))
+        assert_refused(client.post(cancel))
+    home = client.get(reverse("wagtailadmin_home")).content.decode()
+    assert (index in home) is sees
+
+
+def test_two_simulations_side_by_side(
+    client, role_user, letters, catalogue, population
+):
+    from interaction.models import OfferWeight
+
+    live = simulate(letters, count=1, name="Live")
+    club = catalogue["club"].get_latest_revision_as_object()
+    club.weights = [OfferWeight(value="100")]
+    club.save_revision()
+    drafts = simulate(letters, count=1, include_drafts=True, name="With drafts")
+    client.force_login(role_user("manager"))
+
+    page = client.get(
+        reverse("interaction_simulations:compare"),
+        {"first": live.pk, "second": drafts.pk},
+    ).content.decode()
+
+    row = re.search(r'<tr data-offer="club">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1)) == ["0", "10", "+10"]
+
+
+def test_cancelling_stops_the_task(client, role_user, letters, catalogue, population):
+    client.force_login(role_user("delivery"))
+    client.post(new_url(), form_data(letters))
+    simulation = Simulation.objects.get()
+
+    client.post(reverse("interaction_simulations:cancel", args=[simulation.pk]))
+
+    assert task.simulate(simulation.pk) == "skipped"
+    simulation.refresh_from_db()
+    assert simulation.status == RunStatus.CANCELLED
+    assert simulation.results == {}
