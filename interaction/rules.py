@@ -142,6 +142,16 @@ can_run_campaigns = has_campaign_role & works_on_campaign
 rules.add_perm("interaction.run_campaign", can_run_campaigns)
 
 
+# -- Reports ----------------------------------------------------------------------
+
+#: ``user.has_perm("interaction.view_reports")``: the Interaction reports and
+#: the proposition history (SPEC §1, §7), for the roles that may view
+#: propositions (delivery managers and administrators); what each shows is
+#: limited to the user's environments.
+REPORTS_PERMISSION = "interaction.view_reports"
+rules.add_perm(REPORTS_PERMISSION, has_group_permission("interaction.view_proposition"))
+
+
 # -- Simulations ---------------------------------------------------------------------
 
 _OFFER_MANAGER_ATTRIBUTE = "_interaction_manages_offers"

@@ -16,6 +16,7 @@ from .models import (
     TypologyRule,
 )
 from .permissions import RulesPermissionPolicy
+from .reports import hooks as reports_hooks  # noqa: F401 (registers the reports)
 from .snippets import InteractionViewSetGroup
 from .views import campaign_preview, simulations
 from .views.campaign_runs import admin_urls as campaign_runs_urls

@@ -15,22 +15,12 @@ from ..delivery.propose import RenderedProposition, render_proposal
 from ..delivery.snapshot import Snapshot, get_snapshot
 from ..engine.call import Proposal
 from ..models import CampaignRun, Proposition
+from ..reports.exports import safe_cell
 from .runs import run_spec
 
 #: ``body``: the contact's delivery as HTML, ``body_text``: as plain text
 #: (both on the contact's first row only).
 EXPORT_HEADER = ["contact", "rank", "offer", "weight", "text", "body", "body_text"]
-
-#: What starts a formula in a spreadsheet cell.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """``value``, with a ``'`` before it if it is text a spreadsheet would
-    read as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def rows(run: CampaignRun, page=None) -> Iterator[list[Any]]:

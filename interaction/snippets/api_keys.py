@@ -144,6 +144,15 @@ class ApiKeyViewSet(EnvironmentScopedViewSet):
     index_view_class = ApiKeyIndexView
     add_view_class = ApiKeyCreateView
     filterset_class = ApiKeyFilterSet
+    #: Never the secret: the key's public prefix only.
+    list_export = [
+        "label",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_display = [
         "label",
         Column(

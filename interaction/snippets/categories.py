@@ -37,6 +37,17 @@ class OfferCategoryViewSet(EnvironmentScopedViewSet):
         LiveStatusTagColumn(),
     ]
     list_filter = ["environment", "live", "enabled"]
+    list_export = [
+        "code",
+        "label",
+        "parent",
+        "environment",
+        "enabled",
+        "start_date",
+        "end_date",
+        "live",
+        "has_unpublished_changes",
+    ]
     panels = [
         FieldPanel("environment", widget=forms.Select),
         FieldPanel("parent", widget=forms.Select),

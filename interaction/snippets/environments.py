@@ -13,6 +13,7 @@ class EnvironmentViewSet(EnvironmentScopedViewSet):
     menu_order = 100
     list_display = ["label", "code", "dimension"]
     list_filter = ["dimension"]
+    list_export = ["code", "label", "dimension"]
     panels = [
         FieldPanel("label"),
         FieldPanel("code"),

@@ -83,6 +83,20 @@ class OfferViewSet(EnvironmentScopedViewSet):
         UpdatedAtColumn(),
     ]
     filterset_class = OfferFilterSet
+    list_export = [
+        "code",
+        "label",
+        "title",
+        "category",
+        "environment",
+        "live",
+        "expired",
+        "has_unpublished_changes",
+        "go_live_at",
+        "expire_at",
+        "last_published_at",
+        "destination_url",
+    ]
     workflow_action_view_class = OfferWorkflowActionView
     search_fields = ["code", "label", "title"]
     edit_handler = TabbedInterface(

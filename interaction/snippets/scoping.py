@@ -23,9 +23,11 @@ from django.db.models import Model, QuerySet
 from django_filters.filters import QuerySetRequestMixin
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import InlinePanel, get_form_for_model
+from wagtail.admin.views.mixins import SpreadsheetExportMixin
 from wagtail.snippets.views import chooser
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from ..reports.exports import StreamingExportMixin
 from ..rules import can_work_in, for_user
 from .forms import EnvironmentScopedForm
 
@@ -132,7 +134,11 @@ def scoped(view_class: type) -> type:
     attributes = {}
     if hasattr(view_class, "base_filterset_class"):
         attributes["base_filterset_class"] = EnvironmentScopedFilterSet
-    return type(view_class.__name__, (EnvironmentAccessMixin, view_class), attributes)
+    bases: tuple[type, ...] = (EnvironmentAccessMixin, view_class)
+    if issubclass(view_class, SpreadsheetExportMixin):
+        # Listing exports read their rows a chunk at a time, formula-safe.
+        bases = (EnvironmentAccessMixin, StreamingExportMixin, view_class)
+    return type(view_class.__name__, bases, attributes)
 
 
 class EnvironmentScopedViewSet(SnippetViewSet):

@@ -56,6 +56,16 @@ class OfferSpaceViewSet(EnvironmentScopedViewSet):
         UpdatedAtColumn(),
     ]
     list_filter = ["environment", "channel", "live", "real_time"]
+    list_export = [
+        "code",
+        "label",
+        "channel",
+        "environment",
+        "real_time",
+        "max_offers",
+        "live",
+        "has_unpublished_changes",
+    ]
     edit_handler = TabbedInterface(
         [
             ObjectList(

@@ -13,6 +13,20 @@ class TypologyRuleViewSet(EnvironmentScopedViewSet):
     menu_order = 500
     list_display = ["label", "code", "environment", "channel", "quantity", "active"]
     list_filter = ["environment", "channel", "active", "global_capping"]
+    list_export = [
+        "code",
+        "label",
+        "environment",
+        "channel",
+        "period_days",
+        "period_hours",
+        "quantity",
+        "counted_offers",
+        "counted_statuses",
+        "same_channel_only",
+        "global_capping",
+        "active",
+    ]
     panels = [
         FieldPanel("environment", widget=forms.Select),
         FieldPanel("label"),

@@ -1,0 +1,1 @@
+"""The Interaction reports, their exports and the dashboard panel (SPEC §7)."""

@@ -1,0 +1,177 @@
+"""The reports' figures, each one grouped query on the proposition table.
+
+Offers are identified by their code within their environment
+(``Proposition.offer_code``), which a proposition keeps when its offer is
+unpublished, expires or is deleted (the foreign key is then null): an
+offer's history stays in the reports whatever becomes of the offer. Labels
+are looked up afterwards for the rows shown (:func:`offer_labels`).
+
+"Presented" counts the propositions that reached ``presented`` or any later
+status (a status never goes back, :mod:`interaction.engine.statuses`), so an
+accepted proposition is presented too; "accepted" and "rejected" count
+those statuses. Rates are per proposition, in percent.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy as _
+
+from ..engine import statuses
+from ..models import Environment, Offer
+
+#: How the offer analysis splits each offer's figures.
+BY_OFFER = "offer"
+BY_DAY = "day"
+BY_SPACE = "space"
+BY_CAMPAIGN = "campaign"
+GROUPINGS = {
+    BY_OFFER: _("Offer"),
+    BY_DAY: _("Offer and day"),
+    BY_SPACE: _("Offer and space"),
+    BY_CAMPAIGN: _("Offer and campaign"),
+}
+#: The columns each grouping adds to (environment, offer code).
+_GROUP_FIELDS = {
+    BY_OFFER: (),
+    BY_DAY: ("day",),
+    BY_SPACE: ("space_id", "space__code", "space__label"),
+    BY_CAMPAIGN: ("campaign_id", "campaign__title"),
+}
+FIGURES = ("propositions", "presented", "accepted", "rejected")
+
+
+def figures() -> dict[str, Count]:
+    """The counted columns, as aggregates (one pass over the rows)."""
+    return {
+        "propositions": Count("pk"),
+        "presented": Count("pk", filter=~Q(status=statuses.PROPOSED)),
+        "accepted": Count("pk", filter=Q(status=statuses.ACCEPTED)),
+        "rejected": Count("pk", filter=Q(status=statuses.REJECTED)),
+    }
+
+
+def rate(part: int, whole: int) -> float:
+    """``part`` of ``whole`` in percent, one decimal (0 of nothing)."""
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def offer_analysis(propositions: QuerySet, by: str = BY_OFFER) -> QuerySet:
+    """Per offer (and day, space or campaign): the counted columns.
+
+    One ``GROUP BY`` over ``propositions`` (already filtered and scoped),
+    most propositions first; rows are dicts.
+    """
+    fields = _GROUP_FIELDS[by]
+    rows = propositions
+    if by == BY_DAY:
+        rows = rows.annotate(day=TruncDate("event_date"))
+    ordering = ["-day"] if by == BY_DAY else []
+    return (
+        rows.order_by()
+        .values("environment_id", "offer_code", *fields)
+        .annotate(**figures())
+        .order_by(*ordering, "-propositions", "environment_id", "offer_code")
+    )
+
+
+def over_time(propositions: QuerySet) -> list[dict[str, Any]]:
+    """The counted columns per day (one ``GROUP BY``), days without any
+    proposition between the first and the last included as zeros."""
+    rows = (
+        propositions.order_by()
+        .annotate(day=TruncDate("event_date"))
+        .values("day")
+        .annotate(**figures())
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    if not by_day:
+        return []
+    day, last = min(by_day), max(by_day)
+    days = []
+    while day <= last:
+        days.append(by_day.get(day) or {"day": day, **dict.fromkeys(FIGURES, 0)})
+        day += datetime.timedelta(days=1)
+    return days
+
+
+def totals(propositions: QuerySet) -> dict[str, Any]:
+    """The counted columns over all ``propositions``, with their rates."""
+    return with_rates(propositions.order_by().aggregate(**figures()))
+
+
+def with_rates(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with ``accepted_rate``, ``rejected_rate`` and ``presented_rate``."""
+    row = dict(row)
+    whole = row.get("propositions") or 0
+    for name in ("presented", "accepted", "rejected"):
+        row[f"{name}_rate"] = rate(row.get(name) or 0, whole)
+    return row
+
+
+def offer_labels(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], Offer]:
+    """The offers of ``rows`` by (environment id, code), in one query; an
+    offer deleted since is missing."""
+    wanted: dict[int, set[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["environment_id"], set()).add(row["offer_code"])
+    if not wanted:
+        return {}
+    query = Q()
+    for environment_id, codes in wanted.items():
+        query |= Q(environment_id=environment_id, code__in=codes)
+    return {
+        (offer.environment_id, offer.code): offer
+        for offer in Offer.objects.filter(query).only(
+            "id", "environment_id", "code", "label", "live", "expired"
+        )
+    }
+
+
+def environment_codes() -> dict[int, str]:
+    return dict(Environment.objects.values_list("pk", "code"))
+
+
+def decorate(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Offer analysis rows with rates, the offer (or ``None`` once deleted),
+    its label and state, and the environment's code, a page at a time."""
+    environments = environment_codes()
+    for page in _pages(rows, 500):
+        offers = offer_labels(page)
+        for row in page:
+            offer = offers.get((row["environment_id"], row["offer_code"]))
+            decorated = with_rates(row)
+            decorated["offer"] = offer
+            decorated["offer_label"] = offer.label if offer else row["offer_code"]
+            decorated["offer_state"] = offer_state(offer)
+            decorated["environment"] = environments.get(row["environment_id"], "")
+            if "space__code" in row:
+                decorated["space"] = row["space__label"] or row["space__code"] or ""
+            if "campaign__title" in row:
+                decorated["campaign"] = row["campaign__title"] or ""
+            yield decorated
+
+
+def offer_state(offer: Offer | None) -> str:
+    if offer is None:
+        return str(_("deleted"))
+    if offer.expired:
+        return str(_("expired"))
+    return str(_("live")) if offer.live else str(_("not live"))
+
+
+def _pages(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    page: list[Any] = []
+    for row in rows:
+        page.append(row)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page

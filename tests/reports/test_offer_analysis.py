@@ -1,0 +1,166 @@
+"""Offer analysis: each figure equals a count of the proposition table."""
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from tests.reports.conftest import DAY1, DAY2, DAY3
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("interaction_reports:offers")
+
+
+def rows_of(response):
+    return {row["offer_code"]: row for row in response.context["object_list"]}
+
+
+def csv_rows(response):
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+@pytest.fixture
+def delivery(client, role_user):
+    client.force_login(role_user("delivery"))
+    return client
+
+
+def test_per_offer_figures_equal_the_table(delivery, history, counted, environment):
+    response = delivery.get(URL)
+    assert response.status_code == 200
+    rows = rows_of(response)
+    assert set(rows) == {"gold-card", "silver-card"}  # not the other environment's
+    for code, row in rows.items():
+        expected = counted(offer_code=code, environment=environment)
+        assert {k: row[k] for k in expected} == expected
+    gold = rows["gold-card"]
+    assert (gold["accepted"], gold["accepted_rate"]) == (2, 40.0)
+    assert (gold["rejected"], gold["rejected_rate"]) == (1, 20.0)
+    assert gold["presented"] == 4
+
+
+@pytest.mark.parametrize("by", ["day", "space", "campaign"])
+def test_per_day_space_and_campaign_add_up_to_the_table(
+    delivery, history, counted, environment, by
+):
+    rows = delivery.get(URL, {"by": by}).context["object_list"]
+    for code in ("gold-card", "silver-card"):
+        mine = [row for row in rows if row["offer_code"] == code]
+        total = {k: sum(row[k] for row in mine) for k in ("propositions", "accepted")}
+        expected = counted(offer_code=code, environment=environment)
+        assert total == {k: expected[k] for k in total}
+    if by == "day":
+        day2 = [
+            r
+            for r in rows
+            if r["offer_code"] == "gold-card" and r["day"] == DAY2.date()
+        ]
+        assert (
+            day2[0]["propositions"]
+            == counted(offer_code="gold-card", event_date__date=DAY2.date())[
+                "propositions"
+            ]
+        )
+    if by == "space":
+        mail = history["mail"]
+        row = next(
+            r
+            for r in rows
+            if r["offer_code"] == "silver-card" and r["space_id"] == mail.pk
+        )
+        assert (
+            row["accepted"] == counted(offer_code="silver-card", space=mail)["accepted"]
+        )
+
+
+def test_filters_narrow_the_counted_rows(delivery, history, counted):
+    mail = history["mail"]
+    response = delivery.get(
+        URL,
+        {
+            "space": mail.pk,
+            "event_date_from": DAY3.date().isoformat(),
+            "event_date_to": DAY3.date().isoformat(),
+        },
+    )
+    rows = rows_of(response)
+    for code, row in rows.items():
+        expected = counted(
+            offer_code=code,
+            space=mail,
+            event_date__date=DAY3.date(),
+        )
+        assert {k: row[k] for k in expected} == expected
+    assert rows["silver-card"]["propositions"] == 1
+    assert rows["gold-card"]["propositions"] == 1
+
+
+def test_the_chart_shows_each_day_with_a_data_table(
+    delivery, history, counted, environment
+):
+    response = delivery.get(URL)
+    html = response.content.decode()
+    assert html.count("<polyline ") == 4  # propositions, presented, accepted, rejected
+    assert "Propositions per day" in html
+    days = response.context["over_time"]
+    assert [d["day"] for d in days] == [DAY1.date(), DAY2.date(), DAY3.date()]
+    assert (
+        days[0]["propositions"]
+        == counted(environment=environment, event_date__date=DAY1.date())[
+            "propositions"
+        ]
+    )
+    assert f'<th scope="row">{DAY1.date().isoformat()}</th>' in html
+
+
+def test_a_deleted_offer_keeps_its_history(delivery, history, counted):
+    silver = history["silver"]
+    silver.delete()
+    rows = rows_of(delivery.get(URL))
+    assert rows["silver-card"]["offer_state"] == "deleted"
+    assert (
+        rows["silver-card"]["propositions"]
+        == counted(offer_code="silver-card")["propositions"]
+        == 3
+    )
+
+
+def test_an_unpublished_offer_keeps_its_history(delivery, history):
+    silver = history["silver"]
+    silver.unpublish()
+    rows = rows_of(delivery.get(URL))
+    assert rows["silver-card"]["offer_state"] == "not live"
+    assert rows["silver-card"]["propositions"] == 3
+
+
+def test_csv_export_contains_the_rows(delivery, history, counted):
+    response = delivery.get(URL, {"export": "csv", "by": "space"})
+    assert response["Content-Type"] == "text/csv"
+    assert response.streaming
+    rows = csv_rows(response)
+    assert {(r["Offer code"], r["Space"]) for r in rows} == {
+        ("gold-card", "Home banner"),
+        ("gold-card", "mail"),
+        ("silver-card", "Home banner"),
+        ("silver-card", "mail"),
+    } or len(rows) == 4
+    total = sum(int(r["Propositions"]) for r in rows)
+    assert total == counted(offer_code__in=["gold-card", "silver-card"])["propositions"]
+
+
+def test_xlsx_export_contains_the_rows(delivery, history):
+    response = delivery.get(URL, {"export": "xlsx"})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = book.active
+    values = list(sheet.values)
+    heading = list(values[0])
+    assert heading[:3] == ["Environment", "Offer code", "Offer"]
+    by_code = {row[1]: dict(zip(heading, row, strict=True)) for row in values[1:]}
+    assert set(by_code) == {"gold-card", "silver-card"}
+    assert by_code["gold-card"]["Propositions"] == 5
+    assert by_code["gold-card"]["Accepted %"] == 40.0
