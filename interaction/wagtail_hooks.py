@@ -18,7 +18,8 @@ from .models import (
 from .permissions import RulesPermissionPolicy
 from .reports import hooks as reports_hooks  # noqa: F401 (registers the reports)
 from .snippets import InteractionViewSetGroup
-from .views import campaign_preview, simulations
+from .targeting.widgets import COUNT_URL_NAME, FIELDS_URL_NAME
+from .views import campaign_preview, condition_count, simulations
 from .views.campaign_runs import admin_urls as campaign_runs_urls
 from .views.campaign_runs import runs_button as campaign_runs_button
 from .views.space_preview import SpacePreviewView
@@ -108,3 +109,19 @@ def register_simulation_urls():
 @hooks.register("register_admin_menu_item")
 def register_simulations_menu_item():
     return simulations.menu_item()
+
+
+@hooks.register("register_admin_urls")
+def register_condition_builder_urls():
+    return [
+        path(
+            "interaction/conditions/fields/",
+            condition_count.ConditionFieldsView.as_view(),
+            name=FIELDS_URL_NAME,
+        ),
+        path(
+            "interaction/conditions/count/",
+            condition_count.ConditionCountView.as_view(),
+            name=COUNT_URL_NAME,
+        ),
+    ]

@@ -52,6 +52,12 @@ OPERATORS_BY_KIND = {
 CONTEXT_PREFIX = "context."
 OFFER_PREFIX = "offer."
 
+#: The deepest nesting of groups a condition may have.
+MAX_DEPTH = 32
+#: The furthest a relative date ``{"today": n}`` may reach, in days (about 100
+#: years): further dates overflow Python's dates when a call resolves them.
+MAX_RELATIVE_DAYS = 36_500
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -89,7 +95,13 @@ def _is_number(value: object) -> bool:
 
 def _is_date(value: object, kind: str) -> bool:
     if isinstance(value, dict):
-        return set(value) == {"today"} and isinstance(value["today"], int)
+        days = value.get("today")
+        return (
+            set(value) == {"today"}
+            and isinstance(days, int)
+            and not isinstance(days, bool)
+            and abs(days) <= MAX_RELATIVE_DAYS
+        )
     if not isinstance(value, str):
         return False
     try:
@@ -114,12 +126,13 @@ def _value_matches(value: object, spec: FieldSpec) -> bool:
     return _is_date(value, spec.kind)
 
 
+_RELATIVE = f'{{"today": n}} (n within ±{MAX_RELATIVE_DAYS})'
 _KIND_DESCRIPTIONS = {
     TEXT: "a text",
     NUMBER: "a number",
     BOOL: "true or false",
-    DATE: 'an ISO date ("2026-01-31") or {"today": n}',
-    DATETIME: 'an ISO date-time or {"today": n}',
+    DATE: f'an ISO date ("2026-01-31") or {_RELATIVE}',
+    DATETIME: f"an ISO date-time or {_RELATIVE}",
 }
 
 
@@ -192,7 +205,13 @@ def validate_condition(tree: object, schema: ConditionSchema) -> None:
     _validate_node(tree, schema, path="condition")
 
 
-def _validate_node(node: object, schema: ConditionSchema, path: str) -> None:
+def _validate_node(
+    node: object, schema: ConditionSchema, path: str, depth: int = 1
+) -> None:
+    if depth > MAX_DEPTH:
+        raise ConditionError(
+            f"{path}: groups are nested deeper than {MAX_DEPTH} levels."
+        )
     if not isinstance(node, dict):
         raise ConditionError(
             f"{path}: expected an object such as "
@@ -206,13 +225,13 @@ def _validate_node(node: object, schema: ConditionSchema, path: str) -> None:
             )
         key = next(iter(groups))
         if key == "not":
-            _validate_node(node["not"], schema, f"{path}.not")
+            _validate_node(node["not"], schema, f"{path}.not", depth + 1)
             return
         children = node[key]
         if not isinstance(children, list):
             raise ConditionError(f"{path}.{key}: expected a list of conditions.")
         for index, child in enumerate(children):
-            _validate_node(child, schema, f"{path}.{key}[{index}]")
+            _validate_node(child, schema, f"{path}.{key}[{index}]", depth + 1)
         return
     _validate_comparison(node, schema, path)
 

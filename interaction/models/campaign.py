@@ -158,6 +158,8 @@ class CampaignPage(Page, models.Model):  # models.Model: see CampaignIndexPage
             'not empty. Dates: "2026-01-31" or {"today": -30}. No call context in '
             "a campaign. Empty: every contact."
         ),
+        source="space",
+        context=False,
     )
     count = models.PositiveSmallIntegerField(
         _("offers per contact"),

@@ -80,7 +80,7 @@ class OfferCategory(
     multiplier_end = models.DateTimeField(
         _("multiplier active until"), null=True, blank=True
     )
-    target_filter = condition_field(_("target filter"))
+    target_filter = condition_field(_("target filter"), source="environment")
     always_include = models.BooleanField(
         _("always include in recommendations"),
         default=False,

@@ -41,7 +41,7 @@ class Environment(index.Indexed, models.Model):
             "empty for an anonymous environment: visitors known only by an opaque id."
         ),
     )
-    target_filter = condition_field(_("target filter"))
+    target_filter = condition_field(_("target filter"), source="dimension")
     groups = models.ManyToManyField(
         "auth.Group",
         verbose_name=_("groups"),

@@ -71,7 +71,7 @@ class Offer(
         blank=True,
         help_text=_("The offer is proposed only until this date."),
     )
-    target_filter = condition_field(_("target filter"))
+    target_filter = condition_field(_("target filter"), source="category")
     spaces = ParentalManyToManyField(
         "interaction.OfferSpace",
         verbose_name=_("spaces"),
@@ -307,6 +307,7 @@ class OfferWeight(Orderable, models.Model):  # models.Model: as on Offer
         help_text=_(
             "Optional condition on the contact, same format as target filters."
         ),
+        source="category",
     )
 
     class Meta(Orderable.Meta):

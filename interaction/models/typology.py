@@ -46,10 +46,15 @@ class TypologyRule(index.Indexed, models.Model):
             "offer.code, offer.label, offer.category, offer.category_path, "
             "offer.themes, offer.id."
         ),
+        source="environment",
+        context=False,
+        offer=True,
     )
     contact_condition = condition_field(
         _("applies to contacts matching"),
         help_text=_("Empty: every contact. Otherwise a condition on the contact."),
+        source="environment",
+        context=False,
     )
     period_days = models.PositiveIntegerField(_("period (days)"), default=1)
     period_hours = models.PositiveIntegerField(_("period (hours)"), default=0)

@@ -74,6 +74,8 @@ def test_a_delivery_manager_creates_runs_exports_and_previews_a_campaign(
     page.wait_for_url("**/add/interaction/campaignpage/**")
     page.fill("input[name=title]", "Autumn mailing")
     page.select_option("select[name=space]", str(space.pk))
+    # A power user types the population in the builder's JSON view.
+    page.get_by_role("button", name="Edit as JSON").click()
     page.fill(
         "[name=population]", json.dumps({"field": "age", "op": ">=", "value": 18})
     )

@@ -226,6 +226,9 @@ INVALID_COMPARISONS = [
     (cmp("signup_date", ">", {"today": 1.5}), ["“signup_date”"]),
     (cmp("signup_date", ">", {"days": -30}), ["“signup_date”"]),
     (cmp("signup_date", ">", {"today": -3, "x": 1}), ["“signup_date”"]),
+    # beyond Python's dates once resolved (an OverflowError in every call)
+    (cmp("signup_date", ">", {"today": 10**9}), ["“signup_date”", "±36500"]),
+    (cmp("signup_date", ">", {"today": True}), ["“signup_date”"]),
     (cmp("signup_date", ">", 20240131), ["“signup_date”"]),
     # lists
     (cmp("age", "in", 18), ["“age”", "“in” needs a list of values"]),
@@ -377,3 +380,11 @@ def test_custom_schema_labels_its_dimension():
     assert "Unknown field “plan” on subscriber." in error_of(
         cmp("plan", "=", 1), schema
     )
+
+
+def test_groups_nested_too_deep(schema):
+    tree: dict = cmp("age", ">", 1)
+    for _level in range(40):
+        tree = {"not": tree}
+
+    assert "nested deeper than 32 levels" in error_of(tree, schema)
