@@ -441,7 +441,7 @@ def results_of(simulation: Simulation, user) -> dict[str, Any]:
         reasons.append(
             {
                 **row,
-                "kind_label": KIND_LABELS.get(row["kind"], row["kind"]),
+                "kind_label": _kind_label(row),
                 "object": obj,
                 "url": _object_url(finder, user, obj) if obj is not None else None,
             }
@@ -451,6 +451,20 @@ def results_of(simulation: Simulation, user) -> dict[str, Any]:
     for offer in results.get("offers", ()):
         offer["percent"] = round(offer["share"] * 100, 1)
     return results
+
+
+#: Whose target filter removed candidates.
+FILTER_LABELS = {
+    "environment": _("Target filter of the environment"),
+    "category": _("Target filter of a category"),
+    "offer": _("Target filter of the offer"),
+}
+
+
+def _kind_label(row: dict[str, Any]) -> str:
+    if row["kind"] == "filter":
+        return str(FILTER_LABELS.get(row["object_type"], KIND_LABELS["filter"]))
+    return str(KIND_LABELS.get(row["kind"], row["kind"]))
 
 
 def _object_url(finder: AdminURLFinder, user, obj) -> str | None:

@@ -174,6 +174,11 @@ def test_cancelling_stops_the_task(client, role_user, letters, catalogue, popula
     client.force_login(role_user("delivery"))
     client.post(new_url(), form_data(letters))
     simulation = Simulation.objects.get()
+    # Queued: the pages show its progress, no results yet.
+    queued = client.get(detail_url(simulation)).content.decode()
+    assert "Queued" in queued and "data-simulation-offers" not in queued
+    listing = client.get(reverse("interaction_simulations:index"))
+    assert detail_url(simulation) in listing.content.decode()
 
     client.post(reverse("interaction_simulations:cancel", args=[simulation.pk]))
 
