@@ -5,8 +5,10 @@ here and drawn by the templates under ``interaction/charts/`` as inline SVG
 (auto-escaped like any template). Each chart is a ``<figure>``: the SVG (a
 ``role="img"`` with a title and a one-line description) and, under it, a
 ``<table>`` with every value, so that screen readers and keyboard users get
-the same figures. Series differ by colour (the Okabe-Ito palette, safe for
-colour blindness) and by dash pattern, never by colour alone.
+the same figures (under a "Chart data" disclosure, open unless it has more
+than :data:`OPEN_TABLE_ROWS` rows). Series differ by colour (the Okabe-Ito
+palette, safe for colour blindness) and by dash pattern, never by colour
+alone.
 
 Interface (stable)
 ------------------
@@ -53,6 +55,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 #: One dash pattern per series, so that lines differ without colour too.
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2", "10 4")
 
+#: A data table longer than this starts folded (a click on "Chart data" opens it).
+OPEN_TABLE_ROWS = 12
 #: Drawing sizes (SVG user units; the SVG scales to its container's width).
 WIDTH = 640
 LINE_HEIGHT = 260
@@ -188,6 +192,10 @@ class BarChart:
     template_name = BAR_TEMPLATE
 
     @property
+    def table_open(self) -> bool:
+        return len(self.bars) <= OPEN_TABLE_ROWS
+
+    @property
     def height(self) -> float:
         return MARGIN + len(self.bars) * (BAR_HEIGHT + BAR_GAP) + AXIS_HEIGHT
 
@@ -244,6 +252,10 @@ class LineChart:
     @property
     def x_label_y(self) -> float:
         return self.plot_bottom + 18
+
+    @property
+    def table_open(self) -> bool:
+        return len(self.x_labels) <= OPEN_TABLE_ROWS
 
     @property
     def table_rows(self) -> list[tuple[str, list[str]]]:

@@ -14,9 +14,10 @@ class Proposition(models.Model):
     Written by every call that stores its propositions, so the table only has
     the indexes its reads need: each index is maintained on every insert. The
     history indexes serve the engine; the offer one, budgets started from the
-    table and reports; the category, space and campaign foreign keys keep
-    their indexes so that deleting one of those does not scan the table
-    (``SET_NULL``).
+    table and reports; the environment and date one, reports and the
+    dashboard over a period and the history newest first; the category, space
+    and campaign foreign keys keep their indexes so that deleting one of those
+    does not scan the table (``SET_NULL``).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -103,6 +104,11 @@ class Proposition(models.Model):
                 name="interaction_prop_visitor",
             ),
             models.Index(fields=["offer", "event_date"], name="interaction_prop_offer"),
+            # Reports and the dashboard over a period (the last 7 days), and
+            # the proposition history's newest first, per environment.
+            models.Index(
+                fields=["environment", "event_date"], name="interaction_prop_env_date"
+            ),
             # A run's propositions by contact (export; mark as sent and the
             # next run's replacing read the run's); inbound calls write no entry.
             models.Index(

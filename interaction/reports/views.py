@@ -152,7 +152,12 @@ class OfferAnalysisView(InteractionReportView):
         return self.filter_queryset(self.propositions())
 
     def get_filtered_queryset(self):
-        return queries.offer_analysis(self.filtered_propositions, self.grouping)
+        rows = queries.offer_analysis(self.filtered_propositions, self.grouping)
+        if self.is_export:
+            return rows  # streamed
+        # Read once and paginated here: a grouped query's COUNT would group
+        # every row a second time.
+        return list(rows)
 
     def export_rows(self, object_list) -> Rows:
         return Rows(queries.decorate(Rows(object_list)), model=Proposition)
@@ -221,8 +226,9 @@ class OfferAnalysisView(InteractionReportView):
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
         if not self.is_export:
-            context["totals"] = queries.totals(self.filtered_propositions)
-            context["over_time"] = queries.over_time(self.filtered_propositions)
+            days = queries.over_time(self.filtered_propositions)
+            context["over_time"] = days
+            context["totals"] = queries.sum_rows(days)
         return context
 
 
