@@ -70,6 +70,8 @@ class Simulation(models.Model):
             '{"all": [{"field": "country", "op": "=", "value": "FR"}]}. Empty: '
             "every contact."
         ),
+        source="space",
+        context=False,
     )
     count = models.PositiveSmallIntegerField(
         _("offers per contact"),

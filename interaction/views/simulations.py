@@ -110,7 +110,6 @@ class SimulationForm(forms.ModelForm):
         ]
         widgets = {
             "contact_date": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "population": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, user, **kwargs):

@@ -186,3 +186,38 @@ def test_cancelling_stops_the_task(client, role_user, letters, catalogue, popula
     simulation.refresh_from_db()
     assert simulation.status == RunStatus.CANCELLED
     assert simulation.results == {}
+
+
+def test_hostile_input_is_bounded_and_escaped(
+    client, role_user, letters, catalogue, population
+):
+    from interaction.targeting.forms import MAX_CONDITION_LENGTH
+
+    client.force_login(role_user("delivery"))
+    huge = (
+        '{"any": ['
+        + ",".join(
+            ['{"field": "age", "op": "=", "value": 1}'] * (MAX_CONDITION_LENGTH // 30)
+        )
+        + "]}"
+    )
+    too_long = client.post(new_url(), form_data(letters, population=huge))
+    assert too_long.context["form"].errors["population"]
+    too_deep = client.post(
+        new_url(), form_data(letters, population='{"not": ' * 40 + "{}" + "}" * 40)
+    )
+    assert too_deep.context["form"].errors["population"]
+    assert not Simulation.objects.exists()
+
+    script = '<script>alert("x")</script>'
+    client.post(new_url(), form_data(letters, name=script))
+    simulation = Simulation.objects.get()
+    task.simulate(simulation.pk)
+    for page in (
+        client.get(detail_url(simulation)),
+        client.get(reverse("interaction_simulations:index")),
+    ):
+        assert script not in page.content.decode()
+        assert "&lt;script&gt;" in page.content.decode()
+    compare = reverse("interaction_simulations:compare")
+    assert_refused(client.get(compare, {"first": "1 OR 1=1", "second": "x"}))
