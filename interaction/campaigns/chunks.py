@@ -8,22 +8,25 @@ SELECT FROM unnest(arrays)``, whatever the number of rows.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Model, Q, QuerySet, Value, When
+from django.db.models import CharField, F, Field, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from ..delivery import readers
 from ..delivery.prepared_query import PreparedQuery
 from ..engine import batch
-from ..engine.call import Contact, History, HistoryCount, HistoryRequest
+from ..engine.call import Contact, HistoryRequest
 from ..engine.catalogue import CompiledSpace
 from ..models import CampaignRun, CapUsage, Proposition
 
@@ -84,7 +87,7 @@ def read_contacts(
     query = PreparedQuery.compile(
         lambda slot: contacts.values_list("pk", *names, "interaction_key")
     )
-    if history.periods and connection.vendor == "postgresql":
+    if history.tallies and connection.vendor == "postgresql":
         # Each contact's counts read by the history index, whatever the
         # planner's estimates (a fresh table's made it scan the history of
         # the whole environment once per contact).
@@ -93,7 +96,7 @@ def read_contacts(
         query = PreparedQuery.left_join(
             query, PreparedQuery.compile(lambda slot: counts), "TRUE", lateral=True
         )
-    elif history.periods:
+    elif history.tallies:
         keys = Q(contact_key__in=contacts.values("interaction_key"))
         counts = _counts(environment_id, history, keys)
         query = PreparedQuery.left_join(
@@ -103,59 +106,51 @@ def read_contacts(
         )
     width = len(names) + 2
     attributes: dict[Any, tuple] = {}
-    counted: defaultdict[Any, list[HistoryCount]] = defaultdict(list)
+    counted: defaultdict[Any, list[tuple]] = defaultdict(list)
     for row in query.rows():
         pk = row[0]
         if pk not in attributes:
             attributes[pk] = tuple(row[1 : width - 1])
         if len(row) > width and row[-1] is not None:
-            _key, *count = row[width:]
-            counted[pk].append(HistoryCount(*count))
+            counted[pk].append(row[width + 1 :])
     exhausted = _exhausted(history)
     return [
         Contact(
             str(pk),
             dict(zip(names, attributes[pk], strict=True)),
-            History(counted.get(pk, ()), exhausted),
+            dataclasses.replace(
+                readers.history_of(counted.get(pk, ()), history), exhausted=exhausted
+            ),
         )
         for pk in sorted(attributes)
     ]
 
 
 def _counts(environment_id: int, request: HistoryRequest, contacts: Q):
-    """The propositions of the contacts ``contacts`` selects, counted per
-    contact, offer, category, channel, status and narrowest window."""
-    widest = len(request.periods) - 1
-    narrowest = [
-        When(
-            event_date__gte=request.date - period,
-            event_date__lte=request.date + period,
-            then=Value(index),
+    """The tallies of the contacts ``contacts`` selects:
+    ``(contact key, tally index, key, count)`` rows."""
+    parts = []
+    for index, tally in enumerate(request.tallies):
+        values: dict[str, Any] = {
+            "since": request.date - tally.period,
+            "until": request.date + tally.period,
+            "channel": tally.channel,
+            "at_least": tally.at_least,
+        }
+        parts.append(
+            readers.tally_counts(
+                index,
+                tally.shape,
+                Q(contacts, environment_id=environment_id),
+                _given(values),
+                by_contact=True,
+            )
         )
-        for index, period in enumerate(request.periods[:-1])
-    ]
-    period = request.periods[-1]
-    return (
-        Proposition.objects.filter(
-            contacts,
-            environment_id=environment_id,
-            event_date__gte=request.date - period,
-            event_date__lte=request.date + period,
-        )
-        .order_by()
-        .annotate(window=Case(*narrowest, default=Value(widest)))
-        .values("contact_key", "offer_id", "category_id", "channel", "status", "window")
-        .annotate(count=Count("id"))
-        .values_list(
-            "contact_key",
-            "offer_id",
-            "category_id",
-            "channel",
-            "status",
-            "window",
-            "count",
-        )
-    )
+    return functools.reduce(lambda first, second: first.union(second, all=True), parts)
+
+
+def _given(values: dict[str, Any]) -> Callable[[str, Field], Any]:
+    return lambda name, _field: values[name]
 
 
 def _exhausted(request: HistoryRequest) -> frozenset[tuple[int, int]]:

@@ -27,6 +27,14 @@ class _Marker:
         self.name = name
 
 
+class _Slot(RawSQL):
+    """A value bound per call: never a column to group by (a HAVING over a
+    slot would otherwise repeat it in the GROUP BY)."""
+
+    def get_group_by_cols(self):
+        return []
+
+
 class PreparedQuery:
     """SQL with values bound per call, and the converters of its columns.
 
@@ -60,7 +68,7 @@ class PreparedQuery:
 
         def slot(name: str, field: Field) -> RawSQL:
             fields[name] = field
-            return RawSQL("%s", (_Marker(name),), output_field=field)
+            return _Slot("%s", (_Marker(name),), output_field=field)
 
         queryset = build(slot)
         compiler = queryset.query.get_compiler(using=queryset.db)

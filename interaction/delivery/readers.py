@@ -1,32 +1,51 @@
 """The engine's contact directory and history reader, over the database.
 
 Both run on every call, so their queries are compiled once per process (and
-per shape: how many windows and caps) by
+per shape: which tallies, how many caps) by
 :class:`~interaction.delivery.prepared_query.PreparedQuery`. The history is
-counted by the database (:class:`~interaction.engine.call.HistoryCount`), not
-fetched row by row, and comes with the used-up global caps in the same
-statement; a contact identified by primary key (the default) comes with both,
-so a call reads the database once.
+counted by the database (:class:`~interaction.engine.call.Tally`), which
+returns only the counts that reach a rule's quantity, and comes with the
+used-up global caps in the same statement; a contact identified by primary
+key (the default) comes with both, so a call reads the database once.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, Field, Model, Q, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Field,
+    IntegerField,
+    Model,
+    Q,
+    Value,
+)
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
-from ..engine.call import Contact, History, HistoryCount, HistoryRequest
+from ..engine.call import (
+    PER_ALL,
+    PER_CATEGORY,
+    PER_OFFER,
+    Contact,
+    History,
+    HistoryRequest,
+)
 from ..models import CapUsage, Proposition
 from .prepared_query import PreparedQuery
 
 Slot = Callable[[str, Field], RawSQL]
+#: :attr:`~interaction.engine.call.Tally.shape`
+TallyShape = tuple[str, bool, tuple[str, ...] | None]
 
-#: Marks the rows of used-up caps among the counts (``window`` column).
+#: Marks the rows of used-up caps among the tallies (``index`` column).
 _CAP = -1
 
 
@@ -35,43 +54,75 @@ def _field(model: type[Model], name: str) -> Field:
     return cast(Field, model._meta.get_field(name))
 
 
-def _counts(slot: Slot, visitor: bool, windows: int):
-    """A contact's (or visitor's) propositions counted per offer, category,
-    channel, status and narrowest window (``date ± period``, widest last)."""
-    who = "visitor_id" if visitor else "contact_key"
+#: The column a tally counts per (none: every proposition together).
+_PER_COLUMN = {PER_OFFER: "offer_id", PER_CATEGORY: "category_id", PER_ALL: None}
+
+
+def tally_counts(
+    index: int,
+    shape: TallyShape,
+    where: Q,
+    values: Callable[[str, Field], Any],
+    by_contact: bool = False,
+):
+    """Rows ``(index, offer/category id or NULL, count)`` of the propositions
+    ``where`` selects, counted as the tally of ``shape`` counts
+    (:class:`~interaction.engine.call.Tally`), only the counts that reach its
+    ``at_least``; ``by_contact``: per contact too, ``contact_key`` first.
+
+    ``values(name, field)`` gives the tally's values: ``since``, ``until``,
+    ``channel`` (when the shape has one) and ``at_least``.
+    """
+    per, channel, statuses = shape
     date = _field(Proposition, "event_date")
-    widest = windows - 1
-    narrowest = [
-        When(
-            event_date__gte=slot(f"since{index}", date),
-            event_date__lte=slot(f"until{index}", date),
-            then=Value(index),
-        )
-        for index in range(widest)
-    ]
+    filters = Q(
+        where,
+        event_date__gte=values("since", date),
+        event_date__lte=values("until", date),
+    )
+    if channel:
+        filters &= Q(channel=values("channel", _field(Proposition, "channel")))
+    if statuses is not None:
+        filters &= Q(status__in=statuses)
+    column = _PER_COLUMN[per]
+    contact = ["contact_key"] if by_contact else []
     return (
-        Proposition.objects.filter(
-            environment_id=slot("environment", _field(Proposition, "environment")),
-            event_date__gte=slot(f"since{widest}", date),
-            event_date__lte=slot(f"until{widest}", date),
-            **{who: slot("key", _field(Proposition, who))},
-        )
+        Proposition.objects.filter(filters)
         .order_by()
-        .annotate(window=Case(*narrowest, default=Value(widest)))
-        .values("offer_id", "category_id", "channel", "status", "window")
+        .annotate(
+            tally=Value(index),
+            key=F(column) if column else Cast(Value(None), BigIntegerField()),
+        )
+        .values(*contact, "tally", "key")
         .annotate(count=Count("id"))
-        .values_list("offer_id", "category_id", "channel", "status", "window", "count")
+        .filter(count__gte=values("at_least", IntegerField()))
+        .values_list(*contact, "tally", "key", "count")
+    )
+
+
+def _tally(slot: Slot, visitor: bool, index: int, shape: TallyShape):
+    """One tally of one contact (or visitor): ``(index, key, count)`` rows."""
+    who = "visitor_id" if visitor else "contact_key"
+    environment = _field(Proposition, "environment")
+    return tally_counts(
+        index,
+        shape,
+        Q(
+            environment_id=slot(f"environment{index}", environment),
+            **{who: slot(f"key{index}", _field(Proposition, who))},
+        ),
+        lambda name, field: slot(f"{name}{index}", field),
     )
 
 
 def _used_up(slot: Slot, caps: int):
     """The counters of the caps used up in their current period, shaped as
-    counts (the rule id in ``category_id``, ``window`` = ``_CAP``)."""
+    tallies: ``(_CAP, offer id, rule id)``."""
     conditions = [
         Q(
             rule_id=slot(f"rule{index}", _field(CapUsage, "rule")),
             period_start=slot(f"start{index}", _field(CapUsage, "period_start")),
-            channel=slot(f"channel{index}", _field(CapUsage, "channel")),
+            channel=slot(f"channel_cap{index}", _field(CapUsage, "channel")),
             used__gte=slot(f"quantity{index}", _field(CapUsage, "used")),
         )
         for index in range(caps)
@@ -79,24 +130,20 @@ def _used_up(slot: Slot, caps: int):
     return (
         CapUsage.objects.filter(functools.reduce(operator.or_, conditions))
         .order_by()
-        .values_list(
-            "offer_id",
-            "rule_id",
-            Value(""),
-            Value(""),
-            Value(_CAP),
-            Value(0),
-        )
+        .values_list(Value(_CAP), "offer_id", "rule_id")
     )
 
 
 @functools.cache
-def _history_query(visitor: bool, windows: int, caps: int) -> PreparedQuery:
-    parts = []
-    if windows:
-        parts.append(
-            PreparedQuery.compile(lambda slot: _counts(slot, visitor, windows))
+def _history_query(
+    visitor: bool, shapes: tuple[TallyShape, ...], caps: int
+) -> PreparedQuery:
+    parts = [
+        PreparedQuery.compile(
+            functools.partial(_tally, visitor=visitor, index=index, shape=shape)
         )
+        for index, shape in enumerate(shapes)
+    ]
     if caps:
         parts.append(PreparedQuery.compile(lambda slot: _used_up(slot, caps)))
     return functools.reduce(PreparedQuery.union_all, parts)
@@ -106,31 +153,37 @@ def _history_values(
     environment_id: int, key: str | None, request: HistoryRequest
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    if key is not None and request.periods:
-        values |= {"environment": environment_id, "key": key}
-        for index, period in enumerate(request.periods):
-            values[f"since{index}"] = request.date - period
-            values[f"until{index}"] = request.date + period
+    if key is not None:
+        for index, tally in enumerate(request.tallies):
+            values |= {
+                f"environment{index}": environment_id,
+                f"key{index}": key,
+                f"since{index}": request.date - tally.period,
+                f"until{index}": request.date + tally.period,
+                f"at_least{index}": tally.at_least,
+            }
+            if tally.channel:
+                values[f"channel{index}"] = tally.channel
     for index, cap in enumerate(request.caps):
         values |= {
             f"rule{index}": cap.rule_id,
             f"start{index}": cap.start,
-            f"channel{index}": cap.channel,
+            f"channel_cap{index}": cap.channel,
             f"quantity{index}": cap.quantity,
         }
     return values
 
 
-def _history(rows: Sequence[Sequence[Any]]) -> History:
-    counts, exhausted = [], set()
-    for offer_id, category_id, channel, status, window, count in rows:
-        if window == _CAP:
-            exhausted.add((category_id, offer_id))
+def history_of(rows: Iterable[Sequence[Any]], request: HistoryRequest) -> History:
+    """The :class:`History` of ``(tally index, key, count)`` rows, those of
+    used-up caps ``(_CAP, offer id, rule id)`` among them."""
+    reached, exhausted = {}, set()
+    for tally, key, count in rows:
+        if tally == _CAP:
+            exhausted.add((count, key))
         else:
-            counts.append(
-                HistoryCount(offer_id, category_id, channel, status, window, count)
-            )
-    return History(counts, frozenset(exhausted))
+            reached[(request.tallies[tally].rule_id, key)] = count
+    return History(reached, frozenset(exhausted))
 
 
 @functools.cache
@@ -156,11 +209,15 @@ def _contact_query(model, fields: tuple[str, ...], names: tuple[str, ...]):
 
 @functools.cache
 def _contact_and_history_query(
-    model, names: tuple[str, ...], windows: int, caps: int
+    model, names: tuple[str, ...], shapes: tuple[TallyShape, ...], caps: int
 ) -> PreparedQuery:
     return PreparedQuery.side_by_side(
-        _contact_query(model, ("pk",), names), _history_query(False, windows, caps)
+        _contact_query(model, ("pk",), names), _history_query(False, shapes, caps)
     )
+
+
+def _shapes(request: HistoryRequest) -> tuple[TallyShape, ...]:
+    return tuple(tally.shape for tally in request.tallies)
 
 
 class DatabaseHistory:
@@ -173,11 +230,12 @@ class DatabaseHistory:
         visitor: bool,
         request: HistoryRequest,
     ) -> History:
-        windows = len(request.periods) if key is not None else 0
-        if not windows and not request.caps:
+        shapes = _shapes(request) if key is not None else ()
+        if not shapes and not request.caps:
             return History()
-        query = _history_query(visitor, windows, len(request.caps))
-        return _history(query.rows(**_history_values(environment_id, key, request)))
+        query = _history_query(visitor, shapes, len(request.caps))
+        values = _history_values(environment_id, key, request)
+        return history_of(query.rows(**values), request)
 
 
 class DatabaseDirectory:
@@ -203,7 +261,7 @@ class DatabaseDirectory:
             if (
                 tuple(fields) == ("pk",)
                 and history is not None
-                and (history.periods or history.caps)
+                and (history.tallies or history.caps)
             ):
                 return self._with_history(
                     environment_id, model, names, values[0], history
@@ -221,7 +279,7 @@ class DatabaseDirectory:
     def _with_history(self, environment_id, model, names, pk, request):
         key = str(model._meta.pk.to_python(pk))
         query = _contact_and_history_query(
-            model, names, len(request.periods), len(request.caps)
+            model, names, _shapes(request), len(request.caps)
         )
         rows = query.rows(pk=pk, **_history_values(environment_id, key, request))
         if not rows:
@@ -230,5 +288,7 @@ class DatabaseDirectory:
         found, *attributes = rows[0][:width]
         history = None
         if str(found) == key:
-            history = _history([row[width:] for row in rows if row[-1] is not None])
+            history = history_of(
+                (row[width:] for row in rows if row[-1] is not None), request
+            )
         return Contact(str(found), dict(zip(names, attributes, strict=True)), history)

@@ -39,7 +39,7 @@ class Call:
 
 class HistoryRow(NamedTuple):
     """One stored proposition, as in-memory readers keep them (see
-    :func:`interaction.engine.typology.aggregate`)."""
+    :func:`interaction.engine.typology.count_rows`)."""
 
     offer_id: int | None
     category_id: int | None
@@ -48,22 +48,36 @@ class HistoryRow(NamedTuple):
     event_date: datetime.datetime
 
 
-class HistoryCount(NamedTuple):
-    """How many of a contact's propositions share an offer, category, channel
-    and status, in one window around the call's date.
+#: What a :class:`Tally` counts per: each offer, each category, or everything.
+PER_OFFER = "offer"
+PER_CATEGORY = "category"
+PER_ALL = "all"
 
-    Readers count in the database: a contact's whole history comes back as a
-    few counts, however many propositions it holds.
+
+@dataclass(frozen=True)
+class Tally:
+    """One count a personal typology rule needs of a contact's history: the
+    propositions in the window ``date ± period``, on ``channel`` ("": every
+    channel), with one of ``statuses`` (``None``: any), counted per ``per``.
+
+    Readers count in the database and return only the counts that reach
+    ``at_least`` (:attr:`History.reached`): a contact's whole history comes
+    back as the few offers, categories or totals a rule excludes, however many
+    propositions it holds.
     """
 
-    offer_id: int | None
-    category_id: int | None
+    rule_id: int
+    period: datetime.timedelta
+    per: str
     channel: str
-    status: str
-    #: The narrowest window holding them: an index into
-    #: ``HistoryRequest.periods`` (``date ± periods[window]``).
-    window: int
-    propositions: int
+    statuses: frozenset[str] | None
+    at_least: int
+
+    @property
+    def shape(self) -> tuple[str, bool, tuple[str, ...] | None]:
+        """What the SQL of the count depends on (its values aside)."""
+        statuses = None if self.statuses is None else tuple(sorted(self.statuses))
+        return self.per, bool(self.channel), statuses
 
 
 @dataclass(frozen=True)
@@ -83,16 +97,18 @@ class HistoryRequest:
     """What a call needs of the history, read in one round trip."""
 
     date: datetime.datetime
-    #: The periods of the contact's personal rules, shortest first; the
-    #: history is counted in each window ``date ± period``. Empty: none.
-    periods: tuple[datetime.timedelta, ...] = ()
+    #: The counts the contact's personal rules need. Empty: none.
+    tallies: tuple[Tally, ...] = ()
     #: The global caps whose used-up offers the call must know.
     caps: tuple[CapPeriod, ...] = ()
 
 
 @dataclass(frozen=True)
 class History:
-    counts: Sequence[HistoryCount] = ()
+    #: ``(rule id, offer or category id, or None for PER_ALL)`` -> the count,
+    #: for every count of at least one proposition that reaches its tally's
+    #: ``at_least``.
+    reached: Mapping[tuple[int, int | None], int] = field(default_factory=dict)
     #: ``(rule id, offer id)`` of every cap of the request used up in its period.
     exhausted: frozenset[tuple[int, int]] = frozenset()
 
@@ -131,8 +147,8 @@ class HistoryReader(Protocol):
         visitor: bool,
         request: HistoryRequest,
     ) -> History:
-        """The counts of one contact's (or visitor's) propositions in the
-        request's windows (none without ``key``), and the used-up caps."""
+        """The request's tallies of one contact's (or visitor's) propositions
+        (none without ``key``), and the used-up caps."""
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ class _Ranker:
         exclusions = self.exclusions()
         if not exclusions:
             return False
-        if any(rule.offer_ids is None for _index, rule, _reason in exclusions.every):
+        if any(rule.offer_ids is None for _index, rule, _count in exclusions.every):
             raise ranking.NothingLeft
         return exclusions.reason(offer) is not None
 
@@ -283,7 +283,7 @@ def history_request(
     environment: EnvironmentCatalogue, space: CompiledSpace, date: datetime.datetime
 ) -> HistoryRequest:
     """All a call on ``space`` may need of the history, whoever the contact is:
-    the windows of every personal rule, the counters of every global cap of
+    the tallies of every personal rule, the counters of every global cap of
     the space's channel."""
     rules = [
         rule
@@ -292,7 +292,7 @@ def history_request(
     ]
     return HistoryRequest(
         date,
-        typology.personal_periods(rules),
+        typology.tallies(rules, space.channel),
         typology.cap_periods(rules, space.channel, date),
     )
 
@@ -324,9 +324,7 @@ def _exclusions(
     if history is None:
         return exclusions
     if personal and key:
-        typology.personal_exclusions(
-            rules, space, history.counts, request.periods, exclusions
-        )
+        typology.personal_exclusions(rules, history.reached, exclusions)
     return typology.capping_exclusions(rules, history.exhausted, exclusions)
 
 

@@ -1,7 +1,8 @@
 """Step 6 of SPEC §5: typology rules over the proposition history.
 
-A rule over the contact's own history decides in :func:`rule_excludes`, from
-counts the reader made in the database (:class:`~.call.HistoryCount`). A global
+A rule over the contact's own history excludes once a count reaches its
+quantity, from
+counts the reader made in the database (:class:`~.call.Tally`). A global
 capping rule is a counter per offer and period, taken when propositions are
 stored (by one conditional statement, so concurrent calls never exceed it);
 the ranking reads which counters are used up (:func:`capping_exclusions`).
@@ -14,7 +15,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from .call import CapPeriod, HistoryCount, HistoryRow
+from .call import PER_ALL, PER_CATEGORY, PER_OFFER, CapPeriod, HistoryRow, Tally
 from .catalogue import CompiledOffer, CompiledRule, CompiledSpace, EnvironmentCatalogue
 
 #: What a rule counts ("offers counted").
@@ -24,11 +25,15 @@ COUNT_CATEGORY = "category"
 COUNT_RULE_OFFERS = "rule"
 
 
-def rule_excludes(rule: CompiledRule, count: int) -> str | None:
-    """Why ``rule`` excludes an offer once ``count`` propositions are counted,
-    or ``None`` when the count is still under the rule's quantity."""
-    if count < rule.quantity:
-        return None
+def reason(rule: CompiledRule, count: int | None) -> str:
+    """Why ``rule`` excludes an offer: ``count`` propositions counted (a
+    personal rule's, at least its quantity), or its budget used up (a global
+    capping rule's, ``count`` None). Written only when asked (previews)."""
+    if count is None:
+        return (
+            f"global capping rule “{rule.code}”: the {rule.quantity} "
+            "proposition(s) allowed in the period are used up"
+        )
     return (
         f"typology rule “{rule.code}”: {count} proposition(s) counted in the "
         f"period, {rule.quantity} allowed"
@@ -55,30 +60,63 @@ def applies_to(rule: CompiledRule, offer_id: int | None) -> bool:
     return rule.offer_ids is None or offer_id in rule.offer_ids
 
 
-def personal_periods(rules: Iterable[CompiledRule]) -> tuple[datetime.timedelta, ...]:
-    """The distinct periods of rules over a contact's own history, shortest first:
-    the windows its history is counted in."""
-    return tuple(sorted({rule.period for rule in rules if not rule.global_capping}))
+def tallies(rules: Iterable[CompiledRule], channel: str) -> tuple[Tally, ...]:
+    """What the personal ``rules`` of a call on ``channel`` need counted of
+    the contact's history, one tally per rule.
+
+    A rule over some offers only counts each offer's propositions (at least
+    one) and sums its own offers' (:func:`personal_exclusions`).
+    """
+    found = []
+    for rule in rules:
+        if rule.global_capping:
+            continue
+        per, at_least = {
+            COUNT_OFFER: (PER_OFFER, rule.quantity),
+            COUNT_CATEGORY: (PER_CATEGORY, rule.quantity),
+        }.get(rule.counted_offers, (PER_ALL, rule.quantity))
+        if rule.counted_offers == COUNT_RULE_OFFERS and rule.offer_ids is not None:
+            per, at_least = PER_OFFER, 1
+        found.append(
+            Tally(
+                rule.id,
+                rule.period,
+                per,
+                channel if rule.same_channel_only else "",
+                rule.counted_statuses,
+                at_least,
+            )
+        )
+    return tuple(found)
 
 
-def aggregate(
-    rows: Iterable[HistoryRow],
-    date: datetime.datetime,
-    periods: Sequence[datetime.timedelta],
-) -> list[HistoryCount]:
-    """``rows`` counted as a reader counts them for a call at ``date``: per
-    offer, category, channel, status and narrowest window (rows outside every
-    window left out). For readers that keep rows in memory."""
-    counts: Counter[tuple[int | None, int | None, str, str, int]] = Counter()
-    for row in rows:
-        distance = abs(row.event_date - date)
-        for window, period in enumerate(periods):
-            if distance <= period:
+def count_rows(
+    rows: Iterable[HistoryRow], date: datetime.datetime, tallies: Sequence[Tally]
+) -> dict[tuple[int, int | None], int]:
+    """``rows`` counted as a reader counts them for a call at ``date``
+    (:attr:`History.reached`; a count of nothing is never there, even when it
+    reaches an ``at_least`` of 0). For readers that keep rows in memory."""
+    rows = list(rows)
+    reached: dict[tuple[int, int | None], int] = {}
+    for tally in tallies:
+        counts: Counter[int | None] = Counter()
+        for row in rows:
+            if (
+                abs(row.event_date - date) <= tally.period
+                and (not tally.channel or row.channel == tally.channel)
+                and (tally.statuses is None or row.status in tally.statuses)
+            ):
                 counts[
-                    (row.offer_id, row.category_id, row.channel, row.status, window)
+                    row.offer_id
+                    if tally.per == PER_OFFER
+                    else row.category_id
+                    if tally.per == PER_CATEGORY
+                    else None
                 ] += 1
-                break
-    return [HistoryCount(*key, count) for key, count in counts.items()]
+        for key, count in counts.items():
+            if count >= tally.at_least:
+                reached[(tally.rule_id, key)] = count
+    return reached
 
 
 #: Global capping periods follow each other from this instant (UTC): a daily
@@ -115,8 +153,9 @@ def takes_cap(rule: CompiledRule, status: str) -> bool:
     return rule.counted_statuses is None or status in rule.counted_statuses
 
 
-#: (the rule's index in the call's rules, the rule, why it excludes)
-Entry = tuple[int, CompiledRule, str]
+#: (the rule's index in the call's rules, the rule, the count that reached its
+#: quantity or None for a used-up cap: see :func:`reason`)
+Entry = tuple[int, CompiledRule, int | None]
 
 
 class Exclusions:
@@ -124,7 +163,7 @@ class Exclusions:
     and then asked offer by offer (the first rule in the rules' order wins)."""
 
     def __init__(self) -> None:
-        #: offer id / category id -> (rule index, rule, reason)
+        #: offer id / category id -> (rule index, rule, count)
         self.offers: dict[int, Entry] = {}
         self.categories: dict[int, Entry] = {}
         #: Rules excluding every offer they apply to.
@@ -152,55 +191,40 @@ class Exclusions:
                 and applies_to(entry[1], offer.id)
             ):
                 found = entry
-        return found[2] if found else None
+        return reason(found[1], found[2]) if found else None
 
 
 def personal_exclusions(
     rules: Sequence[CompiledRule],
-    space: CompiledSpace,
-    counts: Iterable[HistoryCount],
-    periods: Sequence[datetime.timedelta],
+    reached: Mapping[tuple[int, int | None], int],
     exclusions: Exclusions | None = None,
 ) -> Exclusions:
-    """What the rules over the contact's own history (``counts``, in the
-    windows of ``periods``) exclude: one pass over the counts per rule."""
+    """What the rules over the contact's own history exclude, from the counts
+    that reached their tallies (:func:`tallies`): one pass over them."""
     exclusions = Exclusions() if exclusions is None else exclusions
-    counts = list(counts)
+    by_rule: dict[int, list[tuple[int | None, int]]] = {}
+    for (rule_id, key), count in reached.items():
+        by_rule.setdefault(rule_id, []).append((key, count))
     for index, rule in enumerate(rules):
         if rule.global_capping:
             continue
-        widest = periods.index(rule.period)
-        per_key: Counter[int | None] = Counter()
-        total = 0
-        for row in counts:
-            if not (
-                row.window <= widest
-                and (not rule.same_channel_only or row.channel == space.channel)
-                and (
-                    rule.counted_statuses is None or row.status in rule.counted_statuses
-                )
-            ):
-                continue
-            if rule.counted_offers == COUNT_OFFER:
-                per_key[row.offer_id] += row.propositions
-            elif rule.counted_offers == COUNT_CATEGORY:
-                per_key[row.category_id] += row.propositions
-            elif rule.counted_offers == COUNT_ALL or applies_to(rule, row.offer_id):
-                total += row.propositions
+        counts = by_rule.get(rule.id, [])
         if rule.counted_offers in (COUNT_OFFER, COUNT_CATEGORY):
             table = (
                 exclusions.offers
                 if rule.counted_offers == COUNT_OFFER
                 else exclusions.categories
             )
-            for key, count in per_key.items():
-                reason = rule_excludes(rule, count)
-                if reason and key is not None:
-                    exclusions.keep(table, key, (index, rule, reason))
+            for key, count in counts:
+                if count >= rule.quantity and key is not None:
+                    exclusions.keep(table, key, (index, rule, count))
+            continue
+        if rule.counted_offers == COUNT_RULE_OFFERS and rule.offer_ids is not None:
+            total = sum(count for key, count in counts if key in rule.offer_ids)
         else:
-            reason = rule_excludes(rule, total)
-            if reason:
-                exclusions.every.append((index, rule, reason))
+            total = sum(count for _key, count in counts)
+        if total >= rule.quantity:
+            exclusions.every.append((index, rule, total))
     return exclusions
 
 
@@ -218,13 +242,5 @@ def capping_exclusions(
             continue
         index, rule = positions[rule_id]
         if rule.global_capping and applies_to(rule, offer_id):
-            reason = capped_reason(rule)
-            exclusions.keep(exclusions.offers, offer_id, (index, rule, reason))
+            exclusions.keep(exclusions.offers, offer_id, (index, rule, None))
     return exclusions
-
-
-def capped_reason(rule: CompiledRule) -> str:
-    return (
-        f"global capping rule “{rule.code}”: the {rule.quantity} proposition(s) "
-        "allowed in the period are used up"
-    )

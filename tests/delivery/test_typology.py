@@ -4,10 +4,17 @@ when storing. The rules' decisions are tested in memory in
 ``tests/engine/test_typology.py``.
 """
 
+import random
+
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
+from interaction.campaigns import chunks
+from interaction.delivery.readers import DatabaseHistory
+from interaction.engine import statuses, typology
+from interaction.engine.call import HistoryRequest, HistoryRow, Tally
 from tests.builders import (
     DAY,
     HOUR,
@@ -22,6 +29,7 @@ from tests.builders import (
     make_space,
     record,
 )
+from tests.testapp.models import Contact
 
 ALL_OFFERS = ["car-loan", "gold", "mortgage", "silver"]
 
@@ -238,8 +246,8 @@ def test_history_is_read_once_whatever_the_number_of_offers(environment):
     many = queries_of_one_call(environment, 60)
 
     assert len(few) == len(many)
-    # The contact, its history counted per offer, category, channel, status
-    # and window, and the used-up budgets: one query.
+    # The contact, the counts its rules reach, and the used-up budgets: one
+    # query.
     assert len(many) == 1
     assert "interaction_proposition" in many[0]
     assert "interaction_capusage" in many[0]
@@ -297,3 +305,51 @@ def test_history_of_a_contact_identified_by_another_field(
 
     assert result.identified
     assert sorted(codes(result)) == ["car-loan", "mortgage", "silver"]
+
+
+# The counts the database returns, against the engine's own counting
+
+
+TALLIES = (
+    Tally(1, 3 * DAY, "offer", "", None, 2),
+    Tally(2, 7 * DAY, "category", "web", frozenset({statuses.ACCEPTED}), 1),
+    Tally(3, 30 * DAY, "all", "", None, 3),
+    Tally(4, 2 * HOUR, "all", "email", frozenset({"proposed", "presented"}), 0),
+    Tally(5, DAY, "offer", "", frozenset({"proposed", "rejected"}), 1),
+    Tally(6, 10 * DAY, "category", "", None, 4),
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_database_counts_as_the_engine_does(
+    environment, catalogue, web, email, contact, seed
+):
+    """Every kind of tally (per offer, per category, everything; a channel;
+    some statuses; a quantity of 0), counted by the single-contact reader and
+    by a campaign chunk's, equals the engine's in-memory counting of the same
+    propositions, future ones and another contact's among them."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(80):
+        offer = rng.choice(list(catalogue.values()))
+        space = rng.choice([web, email])
+        status = rng.choice(
+            [statuses.PROPOSED, statuses.PRESENTED, statuses.ACCEPTED, "rejected"]
+        )
+        when = NOW + rng.uniform(-40, 5) * DAY
+        record(offer, space, contact, status=status, when=when)
+        rows.append(
+            HistoryRow(offer.id, offer.category_id, space.channel, status, when)
+        )
+    record(catalogue["gold"], web, make_contact(), when=NOW)
+    request = HistoryRequest(NOW, TALLIES)
+    expected = typology.count_rows(rows, NOW, TALLIES)
+    assert expected, "the history reaches some tallies"
+
+    read = DatabaseHistory().read(environment.id, str(contact.pk), False, request)
+    [chunk] = chunks.read_contacts(
+        Contact, ("email",), Q(pk=contact.pk), environment.id, request
+    )
+
+    assert read.reached == expected
+    assert chunk.history is not None and chunk.history.reached == expected

@@ -149,7 +149,7 @@ class MemoryHistory:
                 if env_id == environment_id and who == key and is_visitor == visitor
             ]
         return History(
-            typology.aggregate(rows, request.date, request.periods),
+            typology.count_rows(rows, request.date, request.tallies),
             self.exhausted(request.caps),
         )
 
@@ -209,7 +209,7 @@ class MemoryDirectory:
                         and not visitor
                     ]
                     found = History(
-                        typology.aggregate(rows, history.date, history.periods),
+                        typology.count_rows(rows, history.date, history.tallies),
                         self.history.exhausted(history.caps),
                     )
                 return Contact(str(contact.pk), dict(contact.values), found)
