@@ -18,8 +18,10 @@ from .models import (
 from .permissions import RulesPermissionPolicy
 from .reports import hooks as reports_hooks  # noqa: F401 (registers the reports)
 from .snippets import InteractionViewSetGroup
+from .transfer import log as transfer_log
 from .targeting.widgets import COUNT_URL_NAME, FIELDS_URL_NAME
 from .views import campaign_preview, condition_count, simulations
+from .views import transfer as catalogue_transfer
 from .views.campaign_runs import admin_urls as campaign_runs_urls
 from .views.campaign_runs import runs_button as campaign_runs_button
 from .views.space_preview import SpacePreviewView
@@ -37,6 +39,7 @@ register_snippet(InteractionViewSetGroup)
 def register_catalogue_log(actions):
     for model in CATALOGUE_MODELS:
         actions.register_model(model, InteractionLogEntry)
+    transfer_log.register_log_actions(actions)
 
 
 @hooks.register("register_admin_urls")
@@ -125,3 +128,18 @@ def register_condition_builder_urls():
             name=COUNT_URL_NAME,
         ),
     ]
+
+
+@hooks.register("register_admin_urls")
+def register_catalogue_transfer_urls():
+    return catalogue_transfer.admin_urls()
+
+
+@hooks.register("register_snippet_listing_buttons")
+def register_catalogue_transfer_buttons(snippet, user, next_url=None):
+    yield from catalogue_transfer.listing_buttons(snippet, user)
+
+
+@hooks.register("register_settings_menu_item")
+def register_catalogue_import_menu_item():
+    return catalogue_transfer.menu_item()
