@@ -18,8 +18,8 @@ from .models import (
 from .permissions import RulesPermissionPolicy
 from .reports import hooks as reports_hooks  # noqa: F401 (registers the reports)
 from .snippets import InteractionViewSetGroup
-from .transfer import log as transfer_log
 from .targeting.widgets import COUNT_URL_NAME, FIELDS_URL_NAME
+from .transfer import log as transfer_log
 from .views import campaign_preview, condition_count, simulations
 from .views import transfer as catalogue_transfer
 from .views.campaign_runs import admin_urls as campaign_runs_urls
