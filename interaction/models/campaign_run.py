@@ -22,7 +22,37 @@ from .choices import ChunkStatus, RunStatus
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
-class CampaignRun(models.Model):
+class Progress:
+    """How far a background job over a population got: a campaign run, a
+    simulation (models with these fields)."""
+
+    status: str
+    contacts_total: int
+    contacts_processed: int
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def progress(self) -> float:
+        """The share of contacts processed, 0 to 1."""
+        if self.status == RunStatus.DONE:
+            return 1.0
+        if not self.contacts_total:
+            return 0.0
+        return min(1.0, self.contacts_processed / self.contacts_total)
+
+    def elapsed(self, now: datetime.datetime | None = None) -> datetime.timedelta:
+        if self.started_at is None:
+            return datetime.timedelta(0)
+        end = self.finished_at or now or timezone.now()
+        return max(datetime.timedelta(0), end - self.started_at)
+
+
+class CampaignRun(Progress, models.Model):
     campaign = models.ForeignKey(
         "wagtailcore.Page",
         verbose_name=_("campaign"),
@@ -90,25 +120,6 @@ class CampaignRun(models.Model):
 
     def __str__(self):
         return f"Run {self.pk} of campaign {self.campaign_id} ({self.status})"
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def progress(self) -> float:
-        """The share of contacts processed, 0 to 1."""
-        if self.status == RunStatus.DONE:
-            return 1.0
-        if not self.contacts_total:
-            return 0.0
-        return min(1.0, self.contacts_processed / self.contacts_total)
-
-    def elapsed(self, now: datetime.datetime | None = None) -> datetime.timedelta:
-        if self.started_at is None:
-            return datetime.timedelta(0)
-        end = self.finished_at or now or timezone.now()
-        return max(datetime.timedelta(0), end - self.started_at)
 
     def eta(self, now: datetime.datetime | None = None) -> datetime.datetime | None:
         """When the run should end, at the pace of the contacts processed so

@@ -10,8 +10,6 @@ kept, to compare what a catalogue change moves. See
 :mod:`interaction.simulation`.
 """
 
-import datetime
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -20,12 +18,11 @@ from django.utils.translation import gettext_lazy as _
 
 from ..engine.call import MAX_COUNT
 from .base import EnvironmentScopedQuerySet, condition_field
+from .campaign_run import Progress
 from .choices import RunStatus
 
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 
-
-class Simulation(models.Model):
+class Simulation(Progress, models.Model):
     environment = models.ForeignKey(
         "interaction.Environment",
         verbose_name=_("environment"),
@@ -129,22 +126,3 @@ class Simulation(models.Model):
 
     def __str__(self):
         return self.name or f"Simulation {self.pk}"
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def progress(self) -> float:
-        """The share of contacts processed, 0 to 1."""
-        if self.status == RunStatus.DONE:
-            return 1.0
-        if not self.contacts_total:
-            return 0.0
-        return min(1.0, self.contacts_processed / self.contacts_total)
-
-    def elapsed(self, now: datetime.datetime | None = None) -> datetime.timedelta:
-        if self.started_at is None:
-            return datetime.timedelta(0)
-        end = self.finished_at or now or timezone.now()
-        return max(datetime.timedelta(0), end - self.started_at)

@@ -22,6 +22,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -324,7 +325,7 @@ class CancelSimulationView(_SimulationMixin, View):
     def post(self, request, *args, **kwargs):
         if Simulation.objects.filter(
             pk=self.simulation.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-        ).update(status=RunStatus.CANCELLED):
+        ).update(status=RunStatus.CANCELLED, finished_at=timezone.now()):
             messages.success(request, _("Simulation cancelled."))
         else:
             messages.error(request, _("The simulation had ended: nothing to cancel."))
