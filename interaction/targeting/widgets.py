@@ -18,6 +18,7 @@ from django import forms
 from django.db import models
 from django.urls import reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from ..engine.conditions import OPERATORS_BY_KIND, FieldSpec
 
@@ -91,7 +92,7 @@ def _label(model: type[models.Model], name: str) -> tuple[str, str]:
     dimension, or the related model one level down)."""
     dimension = capfirst(str(model._meta.verbose_name))
     if name == "pk":
-        return "Id", dimension
+        return _("Id"), dimension
     parts = name.split("__")
     labels = []
     for index in range(len(parts)):
@@ -133,8 +134,8 @@ def builder_fields(
         described.append(
             {
                 "name": f"offer.{name}",
-                "label": capfirst(name.replace("_", " ")),
-                "group": "Offer",
+                "label": _("Offer %(field)s") % {"field": name.replace("_", " ")},
+                "group": _("Offer"),
                 "kind": spec.kind,
                 "choices": [[choice, str(choice)] for choice in spec.choices],
             }

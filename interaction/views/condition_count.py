@@ -38,7 +38,7 @@ from ..engine.conditions import (
     validate_condition,
 )
 from ..engine.errors import InvalidDefinition
-from ..models import Environment, OfferCategory, OfferSpace
+from ..models import Environment, Offer, OfferCategory, OfferSpace
 from ..models.typology import OFFER_CONDITION_FIELDS
 from ..targeting.fields import is_dimension
 from ..targeting.forms import MAX_CONDITION_LENGTH, ConditionFormField
@@ -104,6 +104,26 @@ def _schema(request: HttpRequest, environment: Environment) -> ConditionSchema:
     )
 
 
+#: The most values an offer field's suggestions list.
+MAX_SUGGESTIONS = 200
+
+
+def _offer_suggestions(environment: Environment) -> dict[str, list[str]]:
+    """Values the environment's catalogue has for the offer fields rules
+    compare most: category codes and paths, offer codes (drafts included)."""
+    categories = OfferCategory.objects.filter(environment=environment)
+    offers = Offer.objects.filter(environment=environment).order_by("code")
+    return {
+        "offer.category": list(
+            categories.order_by("code").values_list("code", flat=True)[:MAX_SUGGESTIONS]
+        ),
+        "offer.category_path": list(
+            categories.values_list("tree_path", flat=True)[:MAX_SUGGESTIONS]
+        ),
+        "offer.code": list(offers.values_list("code", flat=True)[:MAX_SUGGESTIONS]),
+    }
+
+
 class ConditionFieldsView(View):
     http_method_names = ["get"]
 
@@ -114,11 +134,14 @@ class ConditionFieldsView(View):
             return JsonResponse({"error": str(refused)}, status=refused.status)
         schema = _schema(request, environment)
         model = environment.dimension_model
+        described = builder_fields(model, schema.contact_fields, schema.offer_fields)
+        if schema.offer_fields is not None and environment.pk:
+            suggestions = _offer_suggestions(environment)
+            for field in described:
+                field["suggestions"] = suggestions.get(field["name"], [])
         return JsonResponse(
             {
-                "fields": builder_fields(
-                    model, schema.contact_fields, schema.offer_fields
-                ),
+                "fields": described,
                 "context": schema.allow_context,
                 "operators": operators_by_kind(),
                 "countable": model is not None,

@@ -67,13 +67,17 @@ def test_fields_of_the_categorys_dimension_with_labels_kinds_and_choices(
 
 
 def test_rule_conditions_list_the_offer_fields_and_context_when_asked(
-    client, manager, environment
+    client, manager, environment, offer, other_environment
 ):
+    make_category(other_environment, "foreign")
+
     body = fields(client, environment=environment.pk, offer=1, context=1).json()
 
-    names = [field["name"] for field in body["fields"]]
-    assert "offer.category" in names
-    assert "offer.themes" in names
+    listed = {field["name"]: field for field in body["fields"]}
+    assert listed["offer.themes"]["kind"] == "text"
+    # The catalogue's own values are suggested, this environment's only.
+    assert listed["offer.category"]["suggestions"] == ["cards"]
+    assert listed["offer.code"]["suggestions"] == ["gold-card"]
     assert body["context"] is True
 
 

@@ -52,6 +52,8 @@
 
   // One request per catalogue URL for the whole page (weight rows share one).
   var catalogues = new Map();
+  // Datalists drawn so far, for unique ids.
+  var suggestionLists = 0;
 
   function fetchCatalogue(url) {
     if (!catalogues.has(url)) {
@@ -694,7 +696,9 @@
         return this.defaultValue(spec, to);
       }
       if (isList && !wasList) {
-        return value === "" || value === null ? [] : [value];
+        // A value left as it was drawn is no choice of the user's.
+        var untouched = value === "" || value === null || value === this.defaultValue(spec, from);
+        return untouched ? [] : [value];
       }
       if (wasList && !isList) {
         return value.length ? value[0] : this.defaultValue(spec, to);
@@ -775,7 +779,7 @@
       if (spec.kind === "any" && !textOnly) {
         return this.contextInput(value, set);
       }
-      return element("input", {
+      var text = element("input", {
         type: "text",
         class: "interaction-condition__value",
         "aria-label": "Value",
@@ -784,6 +788,23 @@
           set(event.target.value);
         },
       });
+      if (!(spec.suggestions || []).length) {
+        return text;
+      }
+      // Values the catalogue has (offer fields of a rule): suggested, not imposed.
+      suggestionLists += 1;
+      var id = "interaction-condition-suggestions-" + suggestionLists;
+      text.setAttribute("list", id);
+      return element("span", { class: "interaction-condition__value-group" }, [
+        text,
+        element(
+          "datalist",
+          { id: id },
+          spec.suggestions.map(function (suggestion) {
+            return option(suggestion, suggestion, false);
+          })
+        ),
+      ]);
     }
 
     // A call context value: text, a number or yes/no, as the caller sends it.
@@ -985,7 +1006,8 @@
 
     scheduleCount() {
       window.clearTimeout(this.countTimer);
-      if (!this.catalogue.countable) {
+      // A condition on offers (a typology rule's) counts no contacts.
+      if (!this.catalogue.countable || this.offerValue) {
         this.countTarget.textContent = "";
         return;
       }
