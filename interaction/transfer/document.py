@@ -86,6 +86,13 @@ def find_image(name: str):
     )
 
 
+def _in_order(rows) -> list:
+    """Child rows in their order (rows saved without one last, by id)."""
+    return sorted(
+        rows, key=lambda row: (row.sort_order is None, row.sort_order or 0, row.pk or 0)
+    )
+
+
 def environment_entry(environment: Environment) -> EnvironmentEntry:
     return EnvironmentEntry(**_plain(environment, EnvironmentEntry))
 
@@ -101,7 +108,7 @@ def space_entry(space: OfferSpace) -> SpaceEntry:
         default_category=_code(space.default_category),
         content_fields=[
             ContentFieldEntry(field=row.field, required=row.required)
-            for row in space.content_fields.all()
+            for row in _in_order(space.content_fields.all())
         ],
     )
 
@@ -124,7 +131,7 @@ def offer_entry(offer: Offer) -> OfferEntry:
                 formula=row.value,
                 space=_code(row.space),
             )
-            for row in offer.weights.all()
+            for row in _in_order(offer.weights.all())
         ],
     )
 

@@ -158,3 +158,13 @@ def test_import_is_scoped_to_the_users_environments(
     document["offers"][0]["title"] = "Basic card"
     page = upload(client, document).content.decode()
     assert "offers: 1 would be updated: basic-card" in page
+
+
+def test_what_the_upload_names_is_escaped(administrator, client):
+    name = "<img src=x onerror=alert(1)>.json"
+    data = {"file": SimpleUploadedFile(name, b"{oops")}
+
+    page = client.post(IMPORT_URL, data).content.decode()
+
+    assert "“&lt;img src=x onerror=alert(1)&gt;.json” is refused: 1 problem" in page
+    assert "<img src=x" not in page

@@ -253,3 +253,22 @@ def test_a_dry_run_writes_nothing(document, transfer):
     assert not TypologyRule.objects.filter(code="daily").exists()
     assert Offer.objects.get(code="basic-card").title == "Basic"
     assert OfferSpace.objects.filter(environment__code="customers").count() == 2
+
+
+def test_hostile_nesting_is_refused_cleanly(document, transfer):
+    assert transfer.refused("[" * 100_000 + "]" * 100_000) == [
+        "Not valid JSON: nested too deeply."
+    ]
+    deep = {"field": "age", "op": "=", "value": 1}
+    for _ in range(40):
+        deep = {"not": deep}
+    document["offers"][0]["target_filter"] = deep
+    (problem,) = transfer.refused(document)
+    assert problem.startswith("offers[0].target_filter: ")
+    assert "32" in problem  # the conditions' own depth bound
+
+    for _ in range(200):
+        deep = {"not": deep}
+    document["offers"][0]["target_filter"] = deep
+    (problem,) = transfer.refused(document)
+    assert problem.startswith("Invalid JSON: recursion limit exceeded")
