@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "rules.apps.AutodiscoverRulesConfig",
     "django_tasks_db",
+    "ninja",  # the API docs page from local static files (no CDN)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

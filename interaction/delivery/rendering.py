@@ -118,7 +118,7 @@ def offer_context(offer) -> sandbox.FrozenDict:
         "image": "",
         "image_alt": "",
         "image_banner": None,
-        "html_content": _display_html(offer),
+        "html_content": display_html(offer),
         "text_content": offer.text_content,
     }
     image = offer.image if offer.image_id else None
@@ -137,7 +137,7 @@ def offer_context(offer) -> sandbox.FrozenDict:
     return sandbox.plain(data, "offer")
 
 
-def _display_html(offer) -> str:
+def display_html(offer) -> str:
     """The offer's rich text expanded for display, then sanitised."""
     stored = offer.html_content or ""
     if not stored:

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
@@ -7,10 +8,13 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     PublishingPanel,
 )
-from wagtail.admin.ui.tables import Column, LiveStatusTagColumn
+from wagtail.admin.ui.tables import LiveStatusTagColumn, TitleColumn
+from wagtail.snippets.views.snippets import IndexView
 
 from ..models import OfferCategory
+from .reviews import ReviewsViewSetMixin
 from .scoping import EnvironmentScopedViewSet
+from .serving import ServingWarningsViewSetMixin
 
 
 def _tree_label(category):
@@ -22,14 +26,36 @@ def _tree_label(category):
     )
 
 
-class OfferCategoryViewSet(EnvironmentScopedViewSet):
+class CategoryIndexView(IndexView):
+    """The category tree as the title column: each label links to the edit
+    view (or the inspect view) and carries the row's action menu."""
+
+    @cached_property
+    def columns(self):
+        columns = list(super().columns)
+        columns[0] = self._get_title_column_class(TitleColumn)(
+            "tree",
+            label=_("Category tree"),
+            accessor=_tree_label,
+            sort_key="tree_path",
+            get_url=lambda category: (
+                self.get_edit_url(category) or self.get_inspect_url(category)
+            ),
+        )
+        return columns
+
+
+class OfferCategoryViewSet(
+    ReviewsViewSetMixin, ServingWarningsViewSetMixin, EnvironmentScopedViewSet
+):
     model = OfferCategory
     icon = "folder-open-inverse"
     menu_label = _("Categories")
     menu_order = 200
     ordering = ["environment", "tree_path"]
+    index_view_class = CategoryIndexView
     list_display = [
-        Column("tree", label=_("Category tree"), accessor=_tree_label),
+        "label",
         "code",
         "environment",
         "enabled",

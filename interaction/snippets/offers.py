@@ -19,11 +19,13 @@ from wagtail.snippets.views import snippets as snippet_views
 from ..models import Environment, Offer, OfferCategory, OfferSpace
 from ..models.choices import Channel
 from .forms import OfferForm
+from .reviews import ReviewsViewSetMixin
 from .scoping import (
     EnvironmentScopedFilterSet,
     EnvironmentScopedInlinePanel,
     EnvironmentScopedViewSet,
 )
+from .serving import ServingWarningsViewSetMixin
 
 
 class OfferWorkflowActionView(snippet_views.WorkflowActionView):
@@ -69,7 +71,9 @@ class OfferFilterSet(EnvironmentScopedFilterSet):
         fields = ["environment", "category", "live", "spaces", "channel"]
 
 
-class OfferViewSet(EnvironmentScopedViewSet):
+class OfferViewSet(
+    ReviewsViewSetMixin, ServingWarningsViewSetMixin, EnvironmentScopedViewSet
+):
     model = Offer
     icon = "tag"
     menu_label = _("Offers")

@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext_lazy as _
 from django_filters.filters import QuerySetRequestMixin
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import InlinePanel, get_form_for_model
+from wagtail.admin.views.generic import models as generic_models
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 from wagtail.snippets.views import chooser
 from wagtail.snippets.views.snippets import SnippetViewSet
@@ -126,6 +129,32 @@ class EnvironmentAccessMixin(_View):
         return super().dispatch(request, *args, **kwargs)
 
 
+class CreateRaceMixin(_View):
+    """A create view that answers a save losing a race with a form error.
+
+    Wagtail's autosave may create the object while the editor's own save is
+    on its way: both pass validation, the second insert breaks a unique
+    constraint (e.g. a space's code). That is a message to the editor, not a
+    server error; nothing is written (the save's transaction is rolled back).
+    """
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)  # type: ignore[misc]
+        except IntegrityError:
+            form.add_error(
+                None,
+                _(
+                    "This could not be saved: another save (e.g. the automatic "
+                    "one) has just created an object with the same code. Open it "
+                    "from the listing, or choose another code."
+                ),
+            )
+            self.produced_error_code = "validation_error"
+            self.produced_error_message = self.get_error_message()  # type: ignore[attr-defined]
+            return self.form_invalid(form)  # type: ignore[attr-defined]
+
+
 @functools.cache
 def scoped(view_class: type) -> type:
     """``view_class`` refusing objects of other environments (built once)."""
@@ -138,6 +167,8 @@ def scoped(view_class: type) -> type:
     if issubclass(view_class, SpreadsheetExportMixin):
         # Listing exports read their rows a chunk at a time, formula-safe.
         bases = (EnvironmentAccessMixin, StreamingExportMixin, view_class)
+    if issubclass(view_class, generic_models.CreateView):
+        bases = (EnvironmentAccessMixin, CreateRaceMixin, view_class)
     return type(view_class.__name__, bases, attributes)
 
 

@@ -14,7 +14,9 @@ from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 from ..delivery import sandbox
 from ..delivery.rendering import VARIABLES
 from ..models import OfferSpace
+from .reviews import ReviewsViewSetMixin
 from .scoping import EnvironmentScopedViewSet
+from .serving import ServingWarningsViewSetMixin
 
 TEMPLATE_HELP = format_lazy(
     _(
@@ -41,7 +43,9 @@ TEXT_TEMPLATE_HELP = _(
 )
 
 
-class OfferSpaceViewSet(EnvironmentScopedViewSet):
+class OfferSpaceViewSet(
+    ReviewsViewSetMixin, ServingWarningsViewSetMixin, EnvironmentScopedViewSet
+):
     model = OfferSpace
     icon = "placeholder"
     menu_label = _("Spaces")

@@ -16,7 +16,7 @@ from ..delivery.propose import propose
 from ..engine.call import MAX_COUNT, Call
 from ..engine.catalogue import split_themes
 from ..engine.errors import EngineError
-from ..models import OfferCategory, OfferSpace
+from ..models import Offer, OfferCategory, OfferSpace
 from .get_form import GetFormView
 
 
@@ -125,7 +125,54 @@ class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
             self.get_context_data(
                 form=form,
                 result=result,
-                kept=[d for d in result.trace if d.kept],
-                dropped=[d for d in result.trace if not d.kept],
+                trace=_trace(result),
+                notices=self._notices(data, result),
             )
         )
+
+    def _notices(self, data, result) -> list[str]:
+        """What the call did that the editor did not ask for."""
+        notices = []
+        if data["count"] > self.space.max_offers:
+            notices.append(
+                _(
+                    "%(asked)d offers were asked for; this space shows at most "
+                    "%(max)d, so at most %(max)d were kept."
+                )
+                % {"asked": data["count"], "max": self.space.max_offers}
+            )
+        if data["contact"] and not result.identified and not result.reason:
+            notices.append(
+                _(
+                    "Contact “%(contact)s” not found: served as an anonymous "
+                    "visitor through the fallback space “%(space)s”."
+                )
+                % {"contact": data["contact"], "space": result.space_code}
+            )
+        return notices
+
+
+def _trace(result) -> list[dict]:
+    """The call's decisions, kept first, each with its offer's label and edit
+    URL (offers of the environment of the space that served the call)."""
+    codes = {decision.offer_code for decision in result.trace}
+    space = OfferSpace.objects.filter(code=result.space_code).first()
+    offers = {}
+    if space is not None and codes:
+        offers = {
+            offer.code: offer
+            for offer in Offer.objects.filter(
+                environment_id=space.environment_id, code__in=codes
+            )
+        }
+    edit = Offer.snippet_viewset.get_url_name("edit")
+    decisions = sorted(result.trace, key=lambda d: (not d.kept, d.rank or 0))
+    return [
+        {
+            "decision": decision,
+            "label": offer.label if offer else decision.offer_code,
+            "url": reverse(edit, args=[offer.pk]) if offer else "",
+        }
+        for decision in decisions
+        for offer in [offers.get(decision.offer_code)]
+    ]

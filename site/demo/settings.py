@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django_filters",
     "rules.apps.AutodiscoverRulesConfig",
     "django_tasks_db",
+    # The API docs page's Swagger UI from django-ninja's own static files, not
+    # a CDN (it works offline).
+    "ninja",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -99,6 +102,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Wagtail's autosave writes while an editor saves or publishes: with a
+    # write-ahead log readers never wait for a writer, and a writer waits its
+    # turn (up to 20 s) instead of failing with "database is locked";
+    # IMMEDIATE transactions take the write lock when they start, not halfway.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -112,6 +125,9 @@ MEDIA_ROOT = BASE_DIR / "media"
 MEDIA_URL = "/media/"
 
 WAGTAIL_SITE_NAME = "Interaction demo"
+# Workflow notifications (submitted, approved, rejected) are printed on the
+# console: the demo has no mail server.
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Approvers approve; the final approval publishes for them (see the README).
 WAGTAIL_FINISH_WORKFLOW_ACTION = "interaction.workflows.publish_approved"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")

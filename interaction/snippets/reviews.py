@@ -1,0 +1,143 @@
+"""Reviews that show everything (issue 13): what an approver approves, readable.
+
+- Approvers compare revisions: comparing changes nothing, so whoever may view
+  the object (an approver holds ``view`` only) may compare, in the
+  environments they work in (the object check of :mod:`.scoping`).
+- The inspect view shows conditions as sentences
+  (:func:`~interaction.targeting.describe.describe_condition`), rich text
+  rendered, an offer's weight rows as a table, never Python dicts or raw HTML.
+- :func:`offer_review` lists every attribute an approver approves, for the
+  offer's preview (the workflow preview shows the revision under review).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import JSONField
+from django.template.loader import render_to_string
+from django.utils import formats, timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from wagtail.fields import RichTextField
+from wagtail.snippets.views import snippets as snippet_views
+
+from ..delivery.rendering import display_html
+from ..targeting.describe import describe_condition
+
+if TYPE_CHECKING:
+    from ..models import Offer
+
+
+def _date(value) -> str:
+    if not value:
+        return ""
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def _dates(start, end) -> str:
+    if start and end:
+        return str(_("from %(start)s until %(end)s")) % {
+            "start": _date(start),
+            "end": _date(end),
+        }
+    if start:
+        return str(_("from %(start)s")) % {"start": _date(start)}
+    if end:
+        return str(_("until %(end)s")) % {"end": _date(end)}
+    return ""
+
+
+def weight_rows(offer: Offer) -> list[dict[str, str]]:
+    """The offer's weight rows as an approver reads them."""
+    return [
+        {
+            "label": row.label,
+            "value": row.value,
+            "dates": _dates(row.start_date, row.end_date),
+            "space": row.space.label if row.space_id and row.space else "",
+            "condition": describe_condition(row.target_filter),
+        }
+        for row in offer.weights.all()
+    ]
+
+
+def render_weights(offer: Offer) -> str:
+    """The weight rows as an HTML table (an escaping template)."""
+    return render_to_string(
+        "interaction/admin/weight_rows.html", {"weights": weight_rows(offer)}
+    )
+
+
+def offer_review(offer: Offer) -> list[tuple[Any, Any]]:
+    """(label, value) for every attribute of ``offer`` an approver approves;
+    HTML values are safe strings (sanitised content, escaped templates)."""
+    category = offer.category if offer.category_id else None
+    path = (
+        " › ".join(c.label for c in [*reversed(category.ancestors()), category])
+        if category
+        else ""
+    )
+    spaces = ", ".join(
+        f"{space.label}" + ("" if space.live else str(_(" (not published)")))
+        for space in offer.spaces.all()
+    )
+    return [
+        (_("Category"), path),
+        (_("Label"), offer.label),
+        (_("Code"), offer.code),
+        (_("Description"), offer.description),
+        (_("Eligible"), _dates(offer.start_date, offer.end_date) or _("any date")),
+        (_("Spaces"), spaces or _("none")),
+        (
+            _("Target filter"),
+            describe_condition(offer.target_filter) or _("every contact"),
+        ),
+        (_("Weights"), mark_safe(render_weights(offer))),  # noqa: S308 - escaped
+        (_("Title"), offer.title),
+        (_("Destination URL"), offer.destination_url),
+        (_("Image"), str(offer.image) if offer.image_id and offer.image else ""),
+        # Expanded and sanitised as for display (a draft is not sanitised yet).
+        (_("HTML content"), display_html(offer)),
+        (_("Text content"), offer.text_content),
+        (
+            _("Scheduled"),
+            _dates(
+                getattr(offer, "go_live_at", None), getattr(offer, "expire_at", None)
+            ),
+        ),
+    ]
+
+
+class ReviewCompareView(snippet_views.RevisionsCompareView):
+    """Comparing revisions changes nothing: viewing is enough (approvers)."""
+
+    permission_required = None
+    any_permission_required = ["add", "change", "delete", "view"]
+
+
+class ReviewInspectView(snippet_views.InspectView):
+    """Conditions as sentences, rich text rendered, an offer's weight rows."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if hasattr(self.model, "weights") and "weights" not in fields:
+            fields = [*fields, "weights"]
+        return fields
+
+    def get_field_display_value(self, field_name, field):
+        if isinstance(field, JSONField):
+            return describe_condition(getattr(self.object, field_name)) or "—"
+        if isinstance(field, RichTextField) and field_name == "html_content":
+            return display_html(self.object)
+        return super().get_field_display_value(field_name, field)
+
+    def get_weights_display_value(self):
+        return mark_safe(render_weights(self.object))  # noqa: S308 - escaped
+
+
+class ReviewsViewSetMixin:
+    """Approvers compare revisions; the inspect view is readable."""
+
+    revisions_compare_view_class = ReviewCompareView
+    inspect_view_class = ReviewInspectView

@@ -1,0 +1,96 @@
+"""Conditions as sentences, for the people who review them (SPEC §4).
+
+``{"all": [{"field": "country", "op": "in", "value": ["FR", "BE"]},
+{"field": "age", "op": ">=", "value": 18}]}`` reads "country is one of “FR”,
+“BE” and age is at least 18". Approvers read these in the workflow preview
+and the inspect view instead of JSON. A tree that is not a valid condition
+(saved before the rules changed) is described as far as it goes; nothing in
+it is trusted: the text is escaped where it is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from ..engine.conditions import CONTEXT_PREFIX
+
+_OPERATORS = {
+    "=": "is",
+    "!=": "is not",
+    "<": "is less than",
+    "<=": "is at most",
+    ">": "is more than",
+    ">=": "is at least",
+    "in": "is one of",
+    "not in": "is none of",
+    "contains": "contains",
+    "startswith": "starts with",
+    "is empty": "is empty",
+    "is not empty": "is not empty",
+}
+
+#: The longest description given (characters); a longer one is cut.
+MAX_LENGTH = 2_000
+#: Deeper groups are not described (saved trees are validated shallower).
+_DEEPEST = 64
+
+
+def describe_condition(tree: Any) -> str:
+    """``tree`` as a sentence; "" for no condition."""
+    if tree in (None, {}, ""):
+        return ""
+    text = _node(tree, depth=1, top=True)
+    return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
+
+
+def _node(node: Any, depth: int, top: bool = False) -> str:
+    if depth > _DEEPEST or not isinstance(node, dict):
+        return _("(not a valid condition)")
+    if "not" in node:
+        return _("not (%(condition)s)") % {"condition": _node(node["not"], depth + 1)}
+    for key, joiner, empty in (
+        ("all", _(" and "), _("always")),
+        ("any", _(" or "), _("never")),
+    ):
+        if key in node:
+            children = node[key] if isinstance(node[key], list) else []
+            if not children:
+                return empty
+            parts = [_node(child, depth + 1) for child in children]
+            text = joiner.join(parts)
+            return text if top or len(parts) == 1 else f"({text})"
+    return _comparison(node)
+
+
+def _comparison(node: dict) -> str:
+    name = node.get("field")
+    op = node.get("op")
+    if not isinstance(name, str) or op not in _OPERATORS:
+        return _("(not a valid condition)")
+    if name.startswith(CONTEXT_PREFIX):
+        name = _("the call's %(name)s") % {"name": name[len(CONTEXT_PREFIX) :]}
+    words = _OPERATORS[op]
+    if op in ("is empty", "is not empty"):
+        return f"{name} {words}"
+    return f"{name} {words} {_value(node.get('value'))}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"today"}:
+        days = value["today"]
+        if not isinstance(days, int) or isinstance(days, bool):
+            return str(value)
+        if days == 0:
+            return _("today")
+        if days < 0:
+            return _("%(days)d days before today") % {"days": -days}
+        return _("%(days)d days from today") % {"days": days}
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
+    if isinstance(value, bool):
+        return _("true") if value else _("false")
+    if isinstance(value, str):
+        return f"“{value}”"
+    return str(value)

@@ -1,0 +1,124 @@
+"""Reviews that show everything: approvers compare revisions, the workflow
+preview and the inspect view show every approvable attribute readably."""
+
+import pytest
+from django.urls import reverse
+from wagtail.models import Workflow
+
+from interaction.models import Offer, OfferWeight
+from interaction.targeting.describe import describe_condition
+from tests.builders import make_category, make_offer, url
+
+FILTER = {
+    "all": [
+        {"field": "country", "op": "in", "value": ["FR", "BE"]},
+        {
+            "any": [
+                {"field": "age", "op": ">=", "value": 18},
+                {"not": {"field": "loyalty_tier", "op": "=", "value": "none"}},
+            ]
+        },
+        {"field": "signup_date", "op": ">=", "value": {"today": -30}},
+        {"field": "context.language", "op": "=", "value": "fr"},
+    ]
+}
+
+
+def test_conditions_read_as_sentences():
+    assert describe_condition(FILTER) == (
+        "country is one of “FR”, “BE” and (age is at least 18 or "
+        "not (loyalty_tier is “none”)) and signup_date is at least 30 days "
+        "before today and the call's language is “fr”"
+    )
+    assert describe_condition(None) == ""
+    assert describe_condition({"field": "email", "op": "is empty"}) == (
+        "email is empty"
+    )
+    assert describe_condition({"any": []}) == "never"
+    assert describe_condition(["not", "a", "tree"]) == "(not a valid condition)"
+
+
+@pytest.fixture
+def under_review(offer, space, role_user):
+    """``offer`` edited (a target filter, a weight row) and submitted."""
+    offer = Offer.objects.get(pk=offer.pk)
+    offer.target_filter = {"field": "country", "op": "=", "value": "FR"}
+    offer.weights.add(
+        OfferWeight(
+            label="Young",
+            value="10 + age / 10",
+            space=space,
+            target_filter={"field": "age", "op": "<", "value": 30},
+        )
+    )
+    manager = role_user("manager")
+    offer.save_revision(user=manager)
+    Workflow.objects.get(name="Offer approval").start(offer, manager)
+    return Offer.objects.get(pk=offer.pk)
+
+
+def compare_url(offer, first, latest):
+    return reverse(
+        Offer.snippet_viewset.get_url_name("revisions_compare"),
+        args=[offer.pk, first.pk, latest.pk],
+    )
+
+
+def test_an_approver_compares_revisions(client, role_user, under_review):
+    client.force_login(role_user("approver"))
+    first, latest = under_review.revisions.order_by("pk")[:2]
+
+    response = client.get(compare_url(under_review, first, latest))
+
+    assert response.status_code == 200
+    assert "Target filter" in response.content.decode()
+
+
+def test_an_approver_of_another_environment_cannot_compare(
+    client, role_user, other_environment, under_review
+):
+    client.force_login(role_user("approver", environments=(other_environment,)))
+    first, latest = under_review.revisions.order_by("pk")[:2]
+
+    response = client.get(compare_url(under_review, first, latest))
+
+    assert response.status_code == 302
+
+
+def test_the_workflow_preview_shows_the_filter_and_weights(
+    client, role_user, under_review
+):
+    client.force_login(role_user("approver"))
+    task = under_review.current_workflow_task
+
+    html = client.get(
+        url(Offer, "workflow_preview", under_review, task.pk)
+    ).content.decode()
+
+    assert "What is approved" in html
+    assert "country is “FR”" in html
+    assert "10 + age / 10" in html
+    assert "age is less than 30" in html
+    assert "Home-Banner" in html
+    assert "Gold card" in html
+
+
+def test_the_inspect_view_is_readable(client, role_user, environment, space):
+    category = make_category(environment, "travel")
+    offer = make_offer(
+        category,
+        "trip",
+        spaces=[space],
+        target_filter={"field": "age", "op": ">=", "value": 18},
+        html_content="<p>Sun <b>and</b> sea</p>",
+    )
+    OfferWeight.objects.create(offer=offer, label="Base", value="2")
+    client.force_login(role_user("approver"))
+
+    html = client.get(url(Offer, "inspect", offer)).content.decode()
+
+    assert "age is at least 18" in html
+    assert "{&#x27;field&#x27;" not in html and "{'field'" not in html
+    assert "<p>Sun <b>and</b> sea</p>" in html
+    assert "&lt;p&gt;" not in html
+    assert "<code>2</code>" in html
