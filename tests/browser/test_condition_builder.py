@@ -160,3 +160,33 @@ def test_an_offer_manager_builds_a_nested_filter_without_json(
     expect(row_builder.locator(".interaction-condition__count")).to_have_text(
         "0 of 5 contacts match."
     )
+
+    # Removing its only condition leaves the row without one.
+    _comparison(row_builder, 0).get_by_role(
+        "button", name="Remove this condition"
+    ).click()
+    row_summary = row_builder.locator(".interaction-condition__summary")
+    expect(row_summary).to_have_text("No condition: always true.")
+    expect(row_builder.locator("textarea")).to_have_value("")
+    # Typed as JSON, drawn by the builder; the call context is not counted.
+    row_builder.get_by_role("button", name="Edit as JSON").click()
+    row_builder.locator("textarea").fill(
+        json.dumps(
+            {
+                "any": [
+                    {"field": "country", "op": "in", "value": ["FR", "BE"]},
+                    {"field": "context.device", "op": "=", "value": "mobile"},
+                ]
+            }
+        )
+    )
+    row_builder.get_by_role("button", name="Back to the builder").click()
+    expect(row_summary).to_have_text(
+        "Country is one of “FR”, “BE” or context.device is “mobile”."
+    )
+    expect(_comparison(row_builder, 1).get_by_label("Context name")).to_have_value(
+        "device"
+    )
+    expect(row_builder.locator(".interaction-condition__count")).to_have_text(
+        "Not counted: the condition depends on the call or the offer."
+    )

@@ -479,7 +479,9 @@
                 ? null
                 : function () {
                     children.splice(index, 1);
-                    if (place.root && key === "all" && !children.length) {
+                    // Removing the last condition leaves no condition (an
+                    // empty "any of" would be false for everyone).
+                    if (place.root && !children.length) {
                       place.replace(null);
                     } else {
                       place.replace(node);
