@@ -19,10 +19,16 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.compare import (
+    TextFieldComparison,
+    diff_text,
+    register_comparison_class,
+)
 from wagtail.fields import RichTextField
 from wagtail.snippets.views import snippets as snippet_views
 
 from ..delivery.rendering import display_html
+from ..models.base import ConditionField
 from ..targeting.describe import describe_condition
 
 if TYPE_CHECKING:
@@ -107,6 +113,18 @@ def offer_review(offer: Offer) -> list[tuple[Any, Any]]:
             ),
         ),
     ]
+
+
+class ConditionComparison(TextFieldComparison):
+    """A condition compared as the sentences approvers read, not as dicts."""
+
+    def htmldiff(self):
+        return diff_text(
+            describe_condition(self.val_a), describe_condition(self.val_b)
+        ).to_html()
+
+
+register_comparison_class(ConditionField, comparison_class=ConditionComparison)
 
 
 class ReviewCompareView(snippet_views.RevisionsCompareView):

@@ -71,7 +71,12 @@ def test_an_approver_compares_revisions(client, role_user, under_review):
     response = client.get(compare_url(under_review, first, latest))
 
     assert response.status_code == 200
-    assert "Target filter" in response.content.decode()
+    html = response.content.decode()
+    assert "Target filter" in html
+    # Conditions compared as sentences, weight rows' too, never as dicts.
+    assert "country is “FR”" in html
+    assert "age is less than 30" in html
+    assert "&#x27;op&#x27;" not in html
 
 
 def test_an_approver_of_another_environment_cannot_compare(
