@@ -52,6 +52,9 @@
 
   // One request per catalogue URL for the whole page (weight rows share one).
   var catalogues = new Map();
+  // Fields shown as JSON, by name: a form Wagtail draws again (autosave)
+  // keeps them so, rather than taking the text away from the user typing it.
+  var jsonFields = new Set();
   // Datalists drawn so far, for unique ids.
   var suggestionLists = 0;
 
@@ -182,7 +185,7 @@
       var problem = this.readTree(text);
       // The text stays as the server wrote it until something is changed
       // (Wagtail compares the form with what it was to warn of unsaved edits).
-      if (problem) {
+      if (problem || jsonFields.has(this.inputTarget.name)) {
         this.showJson(problem);
       } else {
         this.showBuilder();
@@ -332,6 +335,7 @@
 
     showBuilder() {
       this.jsonMode = false;
+      jsonFields.delete(this.inputTarget.name);
       this.inputTarget.hidden = true;
       this.builderTarget.hidden = false;
       this.toggleTarget.textContent = "Edit as JSON";
@@ -342,6 +346,7 @@
 
     showJson(problem) {
       this.jsonMode = true;
+      jsonFields.add(this.inputTarget.name);
       this.inputTarget.hidden = false;
       this.builderTarget.hidden = true;
       this.toggleTarget.textContent = "Back to the builder";
