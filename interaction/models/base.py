@@ -70,11 +70,9 @@ def condition_field(
         null=True,
         help_text=help_text
         or _(
-            'Optional. A condition on the contact, e.g. {"all": [{"field": "country", '
-            '"op": "=", "value": "FR"}, {"field": "age", "op": ">=", "value": 18}]}. '
-            "Groups: all, any, not. Operators: =, !=, <, <=, >, >=, in, not in, "
-            'contains, startswith, is empty, is not empty. Dates: "2026-01-31" or '
-            '{"today": -30}. Call context: "context.language".'
+            "Which contacts this applies to: add conditions on their fields with "
+            "“+ Condition”, combine them in groups (all of, any of, not). Empty: "
+            "every contact."
         ),
     )
 

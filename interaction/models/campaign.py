@@ -151,12 +151,9 @@ class CampaignPage(Page, models.Model):  # models.Model: see CampaignIndexPage
     population = condition_field(
         _("target population"),
         help_text=_(
-            "Optional. The contacts of the run, a condition on the contact, e.g. "
-            '{"all": [{"field": "country", "op": "=", "value": "FR"}, {"field": '
-            '"age", "op": ">=", "value": 18}]}. Groups: all, any, not. Operators: '
-            "=, !=, <, <=, >, >=, in, not in, contains, startswith, is empty, is "
-            'not empty. Dates: "2026-01-31" or {"today": -30}. No call context in '
-            "a campaign. Empty: every contact."
+            "The contacts the campaign runs for: add conditions on their fields "
+            "with “+ Condition”, combine them in groups (all of, any of, not). "
+            "Empty: every contact."
         ),
         source="space",
         context=False,

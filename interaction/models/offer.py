@@ -305,7 +305,8 @@ class OfferWeight(Orderable, models.Model):  # models.Model: as on Offer
     target_filter = condition_field(
         _("only for contacts matching"),
         help_text=_(
-            "Optional condition on the contact, same format as target filters."
+            "Only contacts matching this condition get this row's weight. Empty: "
+            "every contact."
         ),
         source="category",
     )

@@ -63,8 +63,8 @@ class Simulation(Progress, models.Model):
     population = condition_field(
         _("target population"),
         help_text=_(
-            "Optional. The contacts simulated, a condition on the contact, e.g. "
-            '{"all": [{"field": "country", "op": "=", "value": "FR"}]}. Empty: '
+            "The contacts simulated: add conditions on their fields with "
+            "“+ Condition”, combine them in groups (all of, any of, not). Empty: "
             "every contact."
         ),
         source="space",

@@ -41,10 +41,9 @@ class TypologyRule(index.Indexed, models.Model):
     offer_condition = condition_field(
         _("applies to offers matching"),
         help_text=_(
-            'Empty: every offer. Otherwise a condition on the offer, e.g. {"field": '
-            '"offer.category", "op": "=", "value": "credit-cards"}. Offer fields: '
-            "offer.code, offer.label, offer.category, offer.category_path, "
-            "offer.themes, offer.id."
+            "The offers the rule counts and limits: add conditions on their "
+            "code, label, category, category path, themes or id with "
+            "“+ Condition”. Empty: every offer."
         ),
         source="environment",
         context=False,
