@@ -20,7 +20,7 @@ from .reports import hooks as reports_hooks  # noqa: F401 (registers the reports
 from .snippets import InteractionViewSetGroup
 from .targeting.widgets import COUNT_URL_NAME, FIELDS_URL_NAME
 from .transfer import log as transfer_log
-from .views import campaign_preview, condition_count, simulations
+from .views import campaign_preview, condition_count, preview_contact, simulations
 from .views import transfer as catalogue_transfer
 from .views.campaign_runs import admin_urls as campaign_runs_urls
 from .views.campaign_runs import runs_button as campaign_runs_button
@@ -49,7 +49,12 @@ def register_space_preview_url():
             "interaction/spaces/<int:pk>/preview/",
             SpacePreviewView.as_view(),
             name="interaction_space_preview",
-        )
+        ),
+        path(
+            "interaction/environments/<int:environment_id>/preview-contact/",
+            preview_contact.PreviewContactView.as_view(),
+            name=preview_contact.URL_NAME,
+        ),
     ]
 
 

@@ -26,6 +26,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..engine.catalogue import CompiledOffer
 from ..engine.evaluation import (
     NOT_TARGETABLE,
     OfferTerms,
@@ -144,6 +145,20 @@ class _Catalogue:
         }
         self.live_spaces = {pk: s for pk, s in self.spaces.items() if s.live}
 
+    def compile(
+        self, offer: Offer, space_ids: frozenset[int], weights
+    ) -> CompiledOffer:
+        """``offer``'s terms as the engine's catalogue compiles them."""
+        return _compile_offer(
+            offer,
+            self.environments,
+            self.categories,
+            self.live_spaces,
+            self.kinds,
+            space_ids,
+            weights,
+        )
+
 
 def offer_warnings(
     offers: Iterable[Offer], now: datetime.datetime | None = None
@@ -176,16 +191,7 @@ def offer_warnings(
 def _offer_warnings(offer, catalogue, space_ids, weights, now) -> list[str]:
     if offer.category_id not in catalogue.categories:
         return []
-    compiled = _compile_offer(
-        offer,
-        catalogue.environments,
-        catalogue.categories,
-        catalogue.live_spaces,
-        catalogue.kinds,
-        space_ids,
-        weights,
-    )
-    terms = compiled.terms
+    terms = catalogue.compile(offer, space_ids, weights).terms
     chain = _chain(catalogue.categories[offer.category_id], catalogue.categories)
     if terms.blocked:
         return [_blocked(chain, None)]

@@ -275,7 +275,18 @@ class Offer(
             (space, render_offer(space, self), self.missing_content([space]).get(space))
             for space in spaces
         ]
+        context["weight_check"] = self.preview_weight_check(request, spaces)
         return context
+
+    def preview_weight_check(self, request, spaces):
+        """The weight this offer, as edited, gives the contact chosen for its
+        environment's previews (:mod:`interaction.views.preview_contact`)."""
+        from ..delivery.weight_check import chosen_contact, weight_check
+
+        if not self.category_id:
+            return None
+        environment = self.category.environment
+        return weight_check(self, spaces, chosen_contact(request, environment))
 
 
 class OfferWeight(Orderable, models.Model):  # models.Model: as on Offer

@@ -1,0 +1,116 @@
+"""Choose the contact an offer's preview computes its weight for.
+
+The offer preview is drawn in an iframe that Wagtail reloads on every edit,
+without the query string, so the choice is kept in the session (per
+environment, :data:`~interaction.delivery.weight_check.SESSION_KEY`) and every
+later preview of the environment's offers shows the weight for that contact.
+
+``GET ?q=text`` searches the dimension's contacts (its targetable text fields,
+or the primary key) and lists them to choose from; a single match is chosen
+at once. ``?choose=<pk>`` and ``?clear=1`` change the choice; both return to
+``next`` (the preview), or to the page the search came from.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from wagtail.admin.utils import get_valid_next_url_from_request
+from wagtail.permissions import policy_registry
+
+from ..delivery.weight_check import SESSION_KEY
+from ..engine.conditions import TEXT
+from ..models import Environment, Offer
+
+URL_NAME = "interaction_preview_contact"
+#: Contacts listed for one search.
+MAX_RESULTS = 20
+
+
+def _next_url(request) -> str:
+    """Where to return: ``next``, or the same-site page the search came from."""
+    if next_url := get_valid_next_url_from_request(request):
+        return next_url
+    referer = request.headers.get("referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}
+    ):
+        return referer
+    return ""
+
+
+class PreviewContactView(View):
+    def dispatch(self, request, *args, **kwargs):
+        policy = policy_registry.get_by_type(Offer)
+        if not policy.user_has_any_permission(request.user, ["add", "change"]):
+            raise PermissionDenied
+        self.environment = get_object_or_404(
+            Environment.objects.for_user(request.user), pk=kwargs["environment_id"]
+        )
+        self.model = self.environment.dimension_model
+        if self.model is None:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        next_url = _next_url(request)
+        if "clear" in request.GET:
+            return self._choose(None, next_url)
+        if chosen := request.GET.get("choose"):
+            contact = self.model._default_manager.filter(pk=chosen).first()
+            if contact is not None:
+                return self._choose(contact.pk, next_url)
+        query = request.GET.get("q", "").strip()
+        contacts = self.search(query) if query else []
+        if len(contacts) == 1:
+            return self._choose(contacts[0].pk, next_url)
+        return TemplateResponse(
+            request,
+            "interaction/previews/choose_contact.html",
+            {
+                "environment": self.environment,
+                "dimension": self.model._meta.verbose_name_plural,
+                "query": query,
+                "contacts": contacts,
+                "capped": len(contacts) == MAX_RESULTS,
+                "next": next_url,
+            },
+        )
+
+    def search(self, query: str) -> list:
+        """Contacts whose primary key is ``query`` or whose targetable text
+        fields contain it."""
+        schema = self.environment.condition_schema()
+        lookups = [
+            Q(**{f"{name}__icontains": query})
+            for name, spec in schema.contact_fields.items()
+            if spec.kind == TEXT
+        ]
+        try:
+            lookups.append(Q(pk=self.model._meta.pk.to_python(query)))
+        except ValidationError:
+            pass
+        if not lookups:
+            return []
+        return list(
+            self.model._default_manager.filter(functools.reduce(operator.or_, lookups))
+            .order_by("pk")
+            .distinct()[:MAX_RESULTS]
+        )
+
+    def _choose(self, pk, next_url: str):
+        chosen = dict(self.request.session.get(SESSION_KEY, {}))
+        if pk is None:
+            chosen.pop(str(self.environment.pk), None)
+        else:
+            chosen[str(self.environment.pk)] = str(pk)
+        self.request.session[SESSION_KEY] = chosen
+        return HttpResponseRedirect(next_url or self.request.path)

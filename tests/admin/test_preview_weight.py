@@ -1,0 +1,138 @@
+"""The offer preview's weight check: the weight each row and the offer as
+edited (unsaved form state) give the contact chosen for the preview."""
+
+import html as html_lib
+import json
+import re
+
+from django.urls import reverse
+
+from interaction.models import Offer
+from tests.builders import add_weight, admin_form_data, make_contact, url
+
+
+def choose_url(environment, **params):
+    from urllib.parse import urlencode
+
+    base = reverse("interaction_preview_contact", args=[environment.pk])
+    return base + "?" + urlencode(params)
+
+
+def preview(client, offer, data, mode=""):
+    """Post the edit form's state to the preview, as Wagtail's panel does,
+    then render the preview."""
+    preview_url = url(Offer, "preview_on_edit", offer)
+    answer = client.post(preview_url, data)
+    assert json.loads(answer.content)["is_valid"], answer.content
+    return client.get(preview_url, {"mode": mode}).content.decode()
+
+
+def text(html: str) -> str:
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_preview_shows_the_weight_of_each_row_and_of_the_offer_for_the_contact(
+    admin_client, environment, offer, space
+):
+    ada = make_contact(first_name="Ada", last_name="Byron", age=36, country="GB")
+    add_weight(offer, "1", label="Base", sort_order=0)
+    add_weight(
+        offer,
+        "10 + age / 10",
+        label="Adults",
+        sort_order=1,
+        target_filter={"field": "age", "op": ">=", "value": 18},
+    )
+    add_weight(
+        offer,
+        "100",
+        label="French",
+        sort_order=2,
+        target_filter={"field": "country", "op": "=", "value": "FR"},
+    )
+    edit_url = url(Offer, "edit", offer)
+    data = admin_form_data(admin_client, edit_url)
+    # Unsaved edit: the adults' row now gives 20 + age.
+    adults = next(k for k, v in data.items() if k.endswith("-label") and v == "Adults")
+    data[adults.replace("-label", "-value")] = "20 + age"
+
+    chosen = admin_client.get(
+        choose_url(environment, q="Byron", next=url(Offer, "edit", offer))
+    )
+    html = text(preview(admin_client, offer, data))
+
+    assert chosen.status_code == 302
+    assert f"For {ada} (#{ada.pk}), now:" in html
+    assert "Base 1 gives 1.00" in html
+    assert "Adults 20 + age gives 56.00" in html
+    assert (
+        "French 100 does not apply: the contact does not match its condition" in html
+    )
+    assert f"{space.label}: weight 56.00" in html
+    # Nothing was saved by the preview.
+    offer.refresh_from_db()
+    assert offer.weights.get(label="Adults").value == "10 + age / 10"
+
+
+def test_preview_says_why_the_offer_is_not_eligible_for_the_contact(
+    admin_client, environment, offer, space
+):
+    make_contact(last_name="Turing", country="GB")
+    data = admin_form_data(admin_client, url(Offer, "edit", offer))
+    data["target_filter"] = json.dumps({"field": "country", "op": "=", "value": "FR"})
+    admin_client.get(choose_url(environment, q="Turing"))
+
+    html = text(preview(admin_client, offer, data, mode=space.code))
+
+    assert (
+        f"{space.label}: not eligible — contact does not match the target filter "
+        "of the offer" in html
+    )
+
+
+def test_preview_asks_for_a_contact_until_one_is_chosen(admin_client, offer):
+    data = admin_form_data(admin_client, url(Offer, "edit", offer))
+
+    html = text(preview(admin_client, offer, data))
+
+    assert "Choose a contact to see the weight this offer" in html
+
+
+def test_contact_search_lists_the_matches_to_choose_from(admin_client, environment):
+    first = make_contact(last_name="Hopper")
+    make_contact(last_name="Hopper")
+    make_contact(last_name="Lamarr")
+
+    response = admin_client.get(choose_url(environment, q="hopp", next="/admin/"))
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert html.count("?choose=") == 2
+    assert "Lamarr" not in html
+    chosen = admin_client.get(choose_url(environment, choose=first.pk, next="/admin/"))
+    assert chosen.status_code == 302 and chosen.url == "/admin/"
+    assert admin_client.session["interaction_preview_contacts"] == {
+        str(environment.pk): str(first.pk)
+    }
+
+
+def test_contact_search_is_refused_outside_the_users_environments(
+    client, role_user, other_environment
+):
+    make_contact(last_name="Hopper")
+    client.force_login(role_user("manager"))
+
+    response = client.get(choose_url(other_environment, q="Hopper"))
+
+    assert response.status_code == 404
+
+
+def test_contact_search_never_returns_to_another_site(admin_client, environment):
+    contact = make_contact(last_name="Hopper")
+
+    response = admin_client.get(
+        choose_url(environment, choose=contact.pk, next="https://evil.example/")
+    )
+
+    assert response.status_code == 302
+    assert "evil" not in response.url
