@@ -8,51 +8,16 @@ running its chunks that are not done, and several workers share one run.
 See :mod:`interaction.campaigns.runs`.
 """
 
-import datetime
-
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .base import EnvironmentScopedQuerySet
-from .choices import ChunkStatus, RunStatus
-
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
-
-
-class Progress:
-    """How far a background job over a population got: a campaign run, a
-    simulation (models with these fields)."""
-
-    status: str
-    contacts_total: int
-    contacts_processed: int
-    started_at: datetime.datetime | None
-    finished_at: datetime.datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def progress(self) -> float:
-        """The share of contacts processed, 0 to 1."""
-        if self.status == RunStatus.DONE:
-            return 1.0
-        if not self.contacts_total:
-            return 0.0
-        return min(1.0, self.contacts_processed / self.contacts_total)
-
-    def elapsed(self, now: datetime.datetime | None = None) -> datetime.timedelta:
-        if self.started_at is None:
-            return datetime.timedelta(0)
-        end = self.finished_at or now or timezone.now()
-        return max(datetime.timedelta(0), end - self.started_at)
+from .choices import ChunkStatus
+from .job import PopulationJob
 
 
-class CampaignRun(Progress, models.Model):
+class CampaignRun(PopulationJob):
     campaign = models.ForeignKey(
         "wagtailcore.Page",
         verbose_name=_("campaign"),
@@ -66,9 +31,6 @@ class CampaignRun(Progress, models.Model):
         on_delete=models.CASCADE,
         related_name="+",
     )
-    status = models.CharField(
-        _("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED
-    )
     #: Orders offers of equal weight for each contact (as an inbound call's).
     seed = models.BigIntegerField(_("seed"))
     contact_date = models.DateTimeField(_("contact date"))
@@ -77,8 +39,6 @@ class CampaignRun(Progress, models.Model):
     spec = models.JSONField(_("campaign settings"), default=dict)
     chunk_size = models.PositiveIntegerField(_("contacts per chunk"))
 
-    contacts_total = models.PositiveIntegerField(_("contacts"), default=0)
-    contacts_processed = models.PositiveIntegerField(_("contacts processed"), default=0)
     contacts_excluded = models.PositiveIntegerField(_("contacts excluded"), default=0)
     propositions_written = models.PositiveIntegerField(
         _("propositions written"), default=0
@@ -87,20 +47,8 @@ class CampaignRun(Progress, models.Model):
     chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     chunks_failed = models.PositiveIntegerField(_("chunks failed"), default=0)
 
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     #: When its propositions were marked presented ("Mark as sent").
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     objects = EnvironmentScopedQuerySet.as_manager()
 
@@ -120,19 +68,6 @@ class CampaignRun(Progress, models.Model):
 
     def __str__(self):
         return f"Run {self.pk} of campaign {self.campaign_id} ({self.status})"
-
-    def eta(self, now: datetime.datetime | None = None) -> datetime.datetime | None:
-        """When the run should end, at the pace of the contacts processed so
-        far; ``None`` before the first chunk or once it ended."""
-        if not self.active or self.started_at is None:
-            return None
-        done = self.contacts_processed
-        if not done or not self.contacts_total:
-            return None
-        now = now or timezone.now()
-        elapsed = self.elapsed(now)
-        left = max(0, self.contacts_total - done)
-        return now + elapsed * (left / done)
 
 
 class CampaignRunChunk(models.Model):

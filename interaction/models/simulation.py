@@ -10,19 +10,16 @@ kept, to compare what a catalogue change moves. See
 :mod:`interaction.simulation`.
 """
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..engine.call import MAX_COUNT
 from .base import EnvironmentScopedQuerySet, condition_field
-from .campaign_run import Progress
-from .choices import RunStatus
+from .job import PopulationJob
 
 
-class Simulation(Progress, models.Model):
+class Simulation(PopulationJob):
     environment = models.ForeignKey(
         "interaction.Environment",
         verbose_name=_("environment"),
@@ -96,26 +93,8 @@ class Simulation(Progress, models.Model):
     #: category deleted later leaves the simulation readable).
     spec = models.JSONField(_("settings"), default=dict)
 
-    status = models.CharField(
-        _("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED
-    )
-    contacts_total = models.PositiveIntegerField(_("contacts"), default=0)
-    contacts_processed = models.PositiveIntegerField(_("contacts processed"), default=0)
     #: The figures (:mod:`interaction.simulation.aggregation`), once done.
     results = models.JSONField(_("results"), default=dict)
-    error = models.TextField(_("error"), blank=True)
-
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = EnvironmentScopedQuerySet.as_manager()
 

@@ -12,16 +12,13 @@ run's id).
 from __future__ import annotations
 
 import csv
-import datetime
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -32,11 +29,10 @@ from wagtail.admin.widgets import Button, HeaderButton
 from ..campaigns import export, runs
 from ..models import CampaignPage, CampaignRun, CampaignRunChunk
 from ..models.choices import ChunkStatus, RunStatus
+from .progress import REFRESH_MS, ProgressFragmentMixin, display
 
 NAMESPACE = "interaction_campaign_runs"
 PERMISSION = "interaction.run_campaign"
-#: How often the progress of a running run is refreshed (milliseconds).
-REFRESH_MS = 2000
 
 
 def admin_urls():
@@ -157,7 +153,7 @@ class RunsView(_CampaignMixin, WagtailAdminTemplateMixin, TemplateView):
         )
         context.update(
             campaign=self.page,
-            runs=[_display(run) for run in history],
+            runs=[display(run) for run in history],
             can_start=not any(run.active for run in history),
             form=kwargs.get("form") or StartRunForm(),
         )
@@ -183,19 +179,17 @@ class StartRunView(_CampaignMixin, View):
         return HttpResponseRedirect(run_url(run))
 
 
-class RunView(_RunMixin, WagtailAdminTemplateMixin, TemplateView):
+class RunView(
+    _RunMixin, ProgressFragmentMixin, WagtailAdminTemplateMixin, TemplateView
+):
     template_name = "interaction/campaign_runs/detail.html"
     header_icon = "history"
 
-    def get(self, request, *args, **kwargs):
-        if request.GET.get("fragment"):
-            # The progress alone, for the page's refresh while the run runs.
-            return TemplateResponse(
-                request,
-                "interaction/campaign_runs/progress.html",
-                {"run": _display(self.run), "refresh_ms": REFRESH_MS},
-            )
-        return super().get(request, *args, **kwargs)
+    progress_template = "interaction/campaign_runs/progress.html"
+    job_name = "run"
+
+    def job(self) -> CampaignRun:
+        return self.run
 
     def get_page_title(self):
         return _("Run %(run)s of %(campaign)s") % {
@@ -214,7 +208,7 @@ class RunView(_RunMixin, WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         run = self.run
         context.update(
-            run=_display(run),
+            run=display(run),
             refresh_ms=REFRESH_MS,
             failed_chunks=CampaignRunChunk.objects.filter(
                 run=run, status=ChunkStatus.FAILED
@@ -226,24 +220,6 @@ class RunView(_RunMixin, WagtailAdminTemplateMixin, TemplateView):
             or run.propositions_written > 0,
         )
         return context
-
-
-def _display(run: CampaignRun) -> CampaignRun:
-    """``run`` with what its views show: percentage, elapsed time, estimated end."""
-    now = timezone.now()
-    run.percent = round(run.progress * 100)  # type: ignore[attr-defined]
-    run.elapsed_text = _duration(run.elapsed(now))  # type: ignore[attr-defined]
-    eta = run.eta(now)
-    run.eta_at = eta  # type: ignore[attr-defined]
-    run.eta_text = _duration(eta - now) if eta else ""  # type: ignore[attr-defined]
-    return run
-
-
-def _duration(delta: datetime.timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{seconds:02}"
 
 
 class _RunAction(_RunMixin, View):

@@ -20,7 +20,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -43,7 +42,7 @@ from ..models import (
 from ..models.choices import RunStatus
 from ..simulation import aggregation, spec
 from ..targeting.validation import check_condition
-from .campaign_runs import REFRESH_MS, _duration
+from .progress import REFRESH_MS, ProgressFragmentMixin, display
 
 NAMESPACE = "interaction_simulations"
 RUN = "interaction.run_simulation"
@@ -192,7 +191,7 @@ class SimulationsView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         simulations = list(visible(self.request.user)[:LISTED])
-        context.update(simulations=[_display(s) for s in simulations])
+        context.update(simulations=[display(s) for s in simulations])
         return context
 
 
@@ -269,18 +268,17 @@ class _SimulationMixin:
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class SimulationView(_SimulationMixin, WagtailAdminTemplateMixin, TemplateView):
+class SimulationView(
+    _SimulationMixin, ProgressFragmentMixin, WagtailAdminTemplateMixin, TemplateView
+):
     template_name = "interaction/simulations/detail.html"
     header_icon = "crosshairs"
 
-    def get(self, request, *args, **kwargs):
-        if request.GET.get("fragment"):
-            return TemplateResponse(
-                request,
-                "interaction/simulations/progress.html",
-                {"simulation": _display(self.simulation), "refresh_ms": REFRESH_MS},
-            )
-        return super().get(request, *args, **kwargs)
+    progress_template = "interaction/simulations/progress.html"
+    job_name = "simulation"
+
+    def job(self) -> Simulation:
+        return self.simulation
 
     def get_page_title(self):
         return str(self.simulation)
@@ -307,7 +305,7 @@ class SimulationView(_SimulationMixin, WagtailAdminTemplateMixin, TemplateView):
         simulation = self.simulation
         user = self.request.user
         context.update(
-            simulation=_display(simulation),
+            simulation=display(simulation),
             refresh_ms=REFRESH_MS,
             results=results_of(simulation, user),
             can_cancel=simulation.active and user.has_perm(RUN, simulation),
@@ -371,8 +369,8 @@ class CompareView(WagtailAdminTemplateMixin, TemplateView):
             (_("Contacts excluded"), "excluded"),
         ]
         context.update(
-            first=_display(first),
-            second=_display(second),
+            first=display(first),
+            second=display(second),
             figures=[
                 {
                     "label": label,
@@ -385,12 +383,6 @@ class CompareView(WagtailAdminTemplateMixin, TemplateView):
             offers=aggregation.compare(first_results, second_results),
         )
         return context
-
-
-def _display(simulation: Simulation) -> Simulation:
-    simulation.percent = round(simulation.progress * 100)  # type: ignore[attr-defined]
-    simulation.elapsed_text = _duration(simulation.elapsed())  # type: ignore[attr-defined]
-    return simulation
 
 
 #: What a diagnostics row's kind says.

@@ -108,7 +108,7 @@ def test_a_delivery_manager_creates_runs_exports_and_previews_a_campaign(
     )
     page.fill("input[name=seed]", "7")
     page.get_by_role("button", name="Start a run").click()
-    status = page.locator("[data-run-status-label]")
+    status = page.locator("[data-job-status]")
     expect(status).to_have_text("Queued")
     shots(page, "3-queued")
     run_workers()

@@ -48,7 +48,7 @@ def test_a_delivery_manager_runs_a_campaign_and_downloads_it(
     page.fill("input[name=seed]", "42")
     page.get_by_role("button", name="Start a run").click()
 
-    status = page.locator("[data-run-status-label]")
+    status = page.locator("[data-job-status]")
     expect(status).to_have_text("Queued")
     run_workers()
     expect(status).to_have_text("Done", timeout=15_000)  # no reload by hand

@@ -89,7 +89,7 @@ def test_a_delivery_manager_simulates_and_reads_the_result(
     page.fill("input[name=seed]", "7")
     page.get_by_role("button", name="Simulate").click()
 
-    status = page.locator("[data-simulation-status]")
+    status = page.locator("[data-job-status]")
     expect(status).to_have_text("Queued")
     run_workers()
     expect(status).to_have_text("Done", timeout=30_000)  # no reload by hand
