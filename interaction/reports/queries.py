@@ -93,7 +93,26 @@ def over_time(propositions: QuerySet) -> list[dict[str, Any]]:
         .values("day")
         .annotate(**figures())
     )
-    by_day = {row["day"]: row for row in rows}
+    return _every_day({row["day"]: row for row in rows})
+
+
+def days_of(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`over_time` added up from :func:`offer_analysis` rows grouped
+    per day: the chart of a per-day report without a second pass over the
+    propositions."""
+    by_day: dict[datetime.date, dict[str, Any]] = {}
+    for row in rows:
+        day = by_day.setdefault(
+            row["day"], {"day": row["day"], **dict.fromkeys(FIGURES, 0)}
+        )
+        for name in FIGURES:
+            day[name] += row[name]
+    return _every_day(by_day)
+
+
+def _every_day(
+    by_day: Mapping[datetime.date, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
     if not by_day:
         return []
     day, last = min(by_day), max(by_day)
@@ -155,18 +174,22 @@ def decorate(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
     """Offer analysis rows with rates, the offer (or ``None`` once deleted),
     its label and state, the environment's code and the space's or campaign's
     name, looked up a page of rows at a time (after grouping: the grouped
-    query joins nothing)."""
+    query joins nothing); what a page looked up is kept for the next pages
+    (an export of every offer and day meets the same offers on every page)."""
     environments = environment_codes()
+    offers: dict[tuple[int, str], tuple[Offer | None, str]] = {}
+    spaces: dict[int, str] = {}
+    campaigns: dict[int, str] = {}
     for page in _pages(rows, 500):
-        offers = offer_labels(page)
-        spaces = _names(OfferSpace, page, "space_id", "label")
-        campaigns = _names(Page, page, "campaign_id", "title")
+        _look_up_offers(offers, page)
+        spaces.update(_names(OfferSpace, page, "space_id", "label", spaces))
+        campaigns.update(_names(Page, page, "campaign_id", "title", campaigns))
         for row in page:
-            offer = offers.get((row["environment_id"], row["offer_code"]))
+            offer, state = offers[(row["environment_id"], row["offer_code"])]
             decorated = with_rates(row)
             decorated["offer"] = offer
             decorated["offer_label"] = offer.label if offer else row["offer_code"]
-            decorated["offer_state"] = offer_state(offer)
+            decorated["offer_state"] = state
             decorated["environment"] = environments.get(row["environment_id"], "")
             if "space_id" in row:
                 decorated["space"] = spaces.get(row["space_id"], "")
@@ -175,8 +198,26 @@ def decorate(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
             yield decorated
 
 
-def _names(model, rows: list[Mapping[str, Any]], key: str, field: str) -> dict:
-    ids = {row[key] for row in rows if row.get(key) is not None}
+def _look_up_offers(
+    offers: dict[tuple[int, str], tuple[Offer | None, str]],
+    rows: list[Mapping[str, Any]],
+) -> None:
+    """Adds the offers of ``rows`` not in ``offers`` yet, with their state."""
+    missing = [
+        row for row in rows if (row["environment_id"], row["offer_code"]) not in offers
+    ]
+    found = offer_labels(missing)
+    for row in missing:
+        key = (row["environment_id"], row["offer_code"])
+        offer = found.get(key)
+        offers[key] = (offer, offer_state(offer))
+
+
+def _names(
+    model, rows: list[Mapping[str, Any]], key: str, field: str, known: Mapping
+) -> dict:
+    """The ``field`` of the ``key`` ids of ``rows`` not ``known`` yet."""
+    ids = {row[key] for row in rows if row.get(key) is not None} - set(known)
     if not ids:
         return {}
     return dict(model._default_manager.filter(pk__in=ids).values_list("pk", field))

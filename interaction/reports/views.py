@@ -32,7 +32,7 @@ from wagtail.admin.views.reports import ReportView
 from ..models import CapUsage, Environment, Proposition
 from ..rules import REPORTS_PERMISSION, environment_ids_for
 from . import queries
-from .exports import Rows, StreamingExportMixin
+from .exports import GroupedRows, Rows, StreamingExportMixin
 from .filters import (
     CapUsageFilterSet,
     OfferAnalysisFilterSet,
@@ -104,6 +104,14 @@ class InteractionReportView(StreamingExportMixin, ReportView):
     def export_headings(self):
         return {name: str(label) for name, (label, _get) in self.export_columns.items()}
 
+    def get(self, request, *args, **kwargs):
+        if self.is_export:
+            # Only the rows: the page's context (its table, counts and chart)
+            # would read and decorate every exported row a second time.
+            rows = self.export_rows(self.get_filtered_queryset())
+            return self.as_spreadsheet(rows, request.GET.get("export"))
+        return super().get(request, *args, **kwargs)
+
     def get_table(self, object_list):
         # Wagtail builds the table before ``decorate_paginated_queryset``.
         self.page_rows = self.decorate_page(list(object_list))
@@ -117,8 +125,6 @@ class InteractionReportView(StreamingExportMixin, ReportView):
         return Rows(object_list)
 
     def decorate_paginated_queryset(self, object_list):
-        if self.is_export:
-            return self.export_rows(object_list)
         return self.page_rows
 
     def to_row_dict(self, item):
@@ -160,7 +166,7 @@ class OfferAnalysisView(InteractionReportView):
         return list(rows)
 
     def export_rows(self, object_list) -> Rows:
-        return Rows(queries.decorate(Rows(object_list)), model=Proposition)
+        return Rows(queries.decorate(GroupedRows(object_list)), model=Proposition)
 
     def decorate_page(self, rows):
         rows = list(queries.decorate(rows))
@@ -225,10 +231,12 @@ class OfferAnalysisView(InteractionReportView):
 
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
-        if not self.is_export:
+        if self.grouping == queries.BY_DAY:
+            days = queries.days_of(self.object_list)
+        else:
             days = queries.over_time(self.filtered_propositions)
-            context["over_time"] = days
-            context["totals"] = queries.sum_rows(days)
+        context["over_time"] = days
+        context["totals"] = queries.sum_rows(days)
         return context
 
 

@@ -5,6 +5,8 @@ import io
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.reports.conftest import DAY1, DAY2, DAY3
@@ -164,3 +166,35 @@ def test_xlsx_export_contains_the_rows(delivery, history):
     assert set(by_code) == {"gold-card", "silver-card"}
     assert by_code["gold-card"]["Propositions"] == 5
     assert by_code["gold-card"]["Accepted %"] == 40.0
+
+
+def test_the_per_day_chart_equals_the_table(delivery, history, counted, environment):
+    """Per day, the chart is added up from the report's own rows (no second
+    pass over the propositions): still each day's count of the table."""
+    response = delivery.get(URL, {"by": "day"})
+    days = response.context["over_time"]
+    assert [d["day"] for d in days] == [DAY1.date(), DAY2.date(), DAY3.date()]
+    for day in days:
+        expected = counted(environment=environment, event_date__date=day["day"])
+        assert {k: day[k] for k in expected} == expected
+    assert (
+        response.context["totals"]["propositions"]
+        == counted(environment=environment)["propositions"]
+    )
+
+
+def test_an_export_groups_the_propositions_once(delivery, history, counted):
+    """An export writes its rows without the page's table and chart, which
+    grouped and decorated every row a second time."""
+    with CaptureQueriesContext(connection) as queries:
+        response = delivery.get(URL, {"export": "csv", "by": "day"})
+        rows = csv_rows(response)
+    grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 1
+    assert (
+        sum(int(r["Propositions"]) for r in rows)
+        == counted(offer_code__in=["gold-card", "silver-card"])["propositions"]
+    )
+    assert {r["Day"] for r in rows} == {
+        d.date().isoformat() for d in (DAY1, DAY2, DAY3)
+    }
