@@ -65,9 +65,7 @@ def test_preview_shows_the_weight_of_each_row_and_of_the_offer_for_the_contact(
     assert f"For {ada} (#{ada.pk}), now:" in html
     assert "Base 1 gives 1.00" in html
     assert "Adults 20 + age gives 56.00" in html
-    assert (
-        "French 100 does not apply: the contact does not match its condition" in html
-    )
+    assert "French 100 does not apply: the contact does not match its condition" in html
     assert f"{space.label}: weight 56.00" in html
     # Nothing was saved by the preview.
     offer.refresh_from_db()
