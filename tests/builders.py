@@ -5,6 +5,7 @@ the in-memory catalogue of the pure engine tests in ``engine/catalogue.py``.
 
 import datetime
 import itertools
+import re
 from collections import defaultdict
 from html.parser import HTMLParser
 
@@ -74,6 +75,19 @@ def make_offer(category, code="gold-card", *, spaces=(), live=True, **fields):
         offer.spaces.set(spaces)
         offer.save()
     return publish(offer) if live else offer
+
+
+def make_page_offers(category, spaces):
+    """Offers "best", "second", "third" and "fourth", of weights 4 to 1, on
+    ``spaces``: what the spaces of one page share."""
+    for code, weight in (("best", 4), ("second", 3), ("third", 2), ("fourth", 1)):
+        make_offer(
+            category,
+            code,
+            spaces=spaces,
+            title=code.title(),
+            weights=[OfferWeight(value=str(weight))],
+        )
 
 
 def add_weight(offer, value, **fields):
@@ -196,6 +210,15 @@ def dropped(result):
 
 def weights(result):
     return {p.offer.code: p.weight for p in _proposals(result)}
+
+
+def shown_codes(html):
+    """(space code, its offers' codes) of each space ``{% offer_space %}`` or an
+    offer block rendered in ``html``, in order."""
+    return [
+        (part.split('"', 1)[0], re.findall(r'proposition" data-offer="([^"]+)"', part))
+        for part in html.split('data-space="')[1:]
+    ]
 
 
 # -- Admin -------------------------------------------------------------------------

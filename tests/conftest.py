@@ -18,7 +18,13 @@ from interaction.roles import (
     OFFER_APPROVERS,
     OFFER_MANAGERS,
 )
-from tests.builders import DIMENSION, make_category, make_offer, make_space
+from tests.builders import (
+    DIMENSION,
+    make_category,
+    make_offer,
+    make_page_offers,
+    make_space,
+)
 from tests.testapp.models import Contact
 
 ROLE_NAMES = {
@@ -68,6 +74,22 @@ def space(environment):
 @pytest.fixture
 def offer(category, space):
     return make_offer(category, spaces=[space], title="Gold card")
+
+
+@pytest.fixture
+def request_for(rf, contact):
+    """A request for ``contact`` (the tests' resolver reads X-Contact)."""
+    return rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+
+
+@pytest.fixture
+def page_spaces(category):
+    """A page's hero (one offer) and sidebar (three), live in ``category``'s
+    environment, sharing four offers (``make_page_offers``)."""
+    hero = make_space(category.environment, "hero")
+    sidebar = make_space(category.environment, "sidebar", max_offers=3)
+    make_page_offers(category, [hero, sidebar])
+    return hero, sidebar
 
 
 @pytest.fixture

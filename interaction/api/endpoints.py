@@ -34,7 +34,7 @@ from ..delivery.tracking import (
     token_matches,
     unsign_link,
 )
-from ..engine.call import Call
+from ..engine.call import Call, PageOffers
 from ..engine.errors import EngineError
 from ..models import Proposition
 from ..models.choices import PropositionStatus
@@ -115,11 +115,17 @@ def propose(request, payload: ProposeIn):
 def propose_batch(request, payload: ProposeBatchIn):
     """Every space of a page in one request; each call is answered in order, and
     one unknown or batch-only space, or a call that fails, does not fail the
-    others (only a database outage fails the request: 503)."""
+    others (only a database outage fails the request: 503).
+
+    ``unique_offers``: one offer once per page (see the schema)."""
+    page = None
+    if payload.unique_offers:
+        page = PageOffers()
+        page.add("", payload.shown_offers)
     results = []
     for call in payload.calls:
         try:
-            results.append({"status": 200, "result": _propose(request, call)})
+            results.append({"status": 200, "result": _propose(request, call, page)})
         except EngineError as error:
             status = ENGINE_ERROR_STATUS[type(error)]
             results.append({"status": status, "detail": str(error)})
@@ -133,7 +139,7 @@ def propose_batch(request, payload: ProposeBatchIn):
     return {"results": results}
 
 
-def _propose(request, payload: ProposeIn) -> dict:
+def _propose(request, payload: ProposeIn, page: PageOffers | None = None) -> dict:
     check_trusted_options(
         request, payload.space, {"date": payload.date, "store": payload.store}
     )
@@ -149,7 +155,7 @@ def _propose(request, payload: ProposeIn) -> dict:
         seed=payload.seed,
         explain=False,
     )
-    result = propose_offers(call, store=payload.store)
+    result = propose_offers(call, store=payload.store, page=page)
     return {
         "interaction": result.interaction_id,
         "identified": result.identified,

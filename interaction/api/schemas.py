@@ -7,13 +7,15 @@ import uuid
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, StrictBool, StrictInt, StrictStr, model_validator
 
 from ..engine.call import MAX_COUNT
 from ..models.choices import PropositionStatus
 
 #: The most calls one ``propose/batch`` request may carry.
 MAX_BATCH = 20
+#: The most offer codes a ``propose/batch`` request may say its page shows.
+MAX_SHOWN = 200
 
 #: Contact dates a call may give: from 2000 to 2100 (UTC).
 MIN_DATE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
@@ -155,8 +157,31 @@ class StatusOut(Schema):
     interaction: uuid.UUID
 
 
+#: Offer codes, as a page knows them (``data-offer``).
+OfferCode = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+
+
 class ProposeBatchIn(Schema):
     calls: list[ProposeIn] = Field(min_length=1, max_length=MAX_BATCH)
+    unique_offers: StrictBool = Field(
+        False,
+        description="One offer once per page: each call proposes none of the "
+        "offers proposed by the calls before it (in the order given) nor of "
+        "shown_offers; its places go to the next offers. Default false: each "
+        "call on its own, as /propose.",
+    )
+    shown_offers: list[OfferCode] = Field(
+        default_factory=list,
+        max_length=MAX_SHOWN,
+        description="Codes of offers the page shows already (e.g. rendered on "
+        "the server), not proposed again. With unique_offers only (422 without).",
+    )
+
+    @model_validator(mode="after")
+    def _shown_offers_need_unique_offers(self) -> ProposeBatchIn:
+        if self.shown_offers and not self.unique_offers:
+            raise ValueError("shown_offers is only read with unique_offers true")
+        return self
 
 
 class ProposeBatchItem(Schema):

@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from ..engine import core
-from ..engine.call import Call, Decision, Proposal
+from ..engine.call import Call, Decision, PageOffers, Proposal
 from ..engine.catalogue import Catalogue, index_by_space
 from ..models import Offer, OfferSpace
 from .readers import DatabaseDirectory, DatabaseHistory
@@ -58,12 +58,16 @@ def propose(
     *,
     store: bool | None = None,
     offers: Collection[int] | None = None,
+    page: PageOffers | None = None,
 ) -> PropositionsResult:
     """Run the engine for ``call``, then render and (per the space) store.
 
     ``offers`` (ids of chosen live offers, e.g. the offer block's): only they
     are candidates, in scope whatever the call's category or themes, and no
     arbitration limits them; eligibility and typology rules still apply.
+
+    ``page``: the offers the page shows so far (one offer once per page): the
+    call proposes none of them, and what it proposes is added.
 
     Raises :class:`interaction.engine.errors.UnknownSpace` or
     ``SpaceNotRealTime``.
@@ -78,6 +82,8 @@ def propose(
         call = dataclasses.replace(call, count=max(1, len(chosen)))
     if call.date is None:
         call = dataclasses.replace(call, date=timezone.now())
+    if page is not None:
+        call = page.excluding(call)
     history = DatabaseHistory()
     outcome = core.propose(
         catalogue, call, DatabaseDirectory(snapshot.dimensions), history
@@ -87,6 +93,8 @@ def propose(
     ids: list[int | None] = [None] * len(proposals)
     if (outcome.space.store if store is None else store) and proposals:
         proposals, ids = store_propositions(outcome, interaction_id)
+    if page is not None:
+        page.add(outcome.space.code, (proposal.offer.code for proposal in proposals))
     space_row = snapshot.spaces[outcome.space.code]
     return PropositionsResult(
         interaction_id=interaction_id,

@@ -20,7 +20,7 @@ from functools import lru_cache
 from django.utils.module_loading import import_string
 
 from .. import conf
-from ..engine.call import MAX_COUNT, Call
+from ..engine.call import MAX_COUNT, Call, PageOffers
 from ..engine.catalogue import split_themes
 from ..engine.errors import EngineError
 from ..middleware import valid_visitor_id
@@ -30,6 +30,7 @@ from .tracking import proposition_token
 logger = logging.getLogger(__name__)
 
 _CONTACT_ATTR = "_interaction_contact"
+_PAGE_ATTR = "_interaction_page_offers"
 
 
 @lru_cache(maxsize=8)
@@ -60,6 +61,18 @@ def visitor_id(request) -> str | None:
     return valid_visitor_id(request.COOKIES.get(conf.visitor_cookie()))
 
 
+def page_offers(request) -> PageOffers | None:
+    """The offers rendered so far for ``request`` (one offer once per page);
+    ``None`` without a request."""
+    if request is None:
+        return None
+    page = getattr(request, _PAGE_ATTR, None)
+    if page is None:
+        page = PageOffers()
+        setattr(request, _PAGE_ATTR, page)
+    return page
+
+
 def clamp_count(count) -> int:
     try:
         count = int(count)
@@ -77,10 +90,14 @@ def propose_for_request(
     store: bool | None = None,
     *,
     offers: Collection[int] | None = None,
+    unique_offers: bool = True,
 ) -> PropositionsResult | None:
     """Offers of ``space`` for the request's contact or visitor, or ``None``.
 
     ``offers``: only these offer ids (see :func:`.propose.propose`).
+    ``unique_offers``: none of the offers rendered earlier for the request
+    (by a tag or block above on the page), and these are not rendered again
+    by later ones; ``False``: the space is left out of that rule.
     """
     if store is None and (request is None or getattr(request, "is_preview", False)):
         store = False
@@ -94,7 +111,8 @@ def propose_for_request(
         explain=False,
     )
     try:
-        return propose(call, store=store, offers=offers)
+        page = page_offers(request) if unique_offers else None
+        return propose(call, store=store, offers=offers, page=page)
     except EngineError as error:
         logger.warning("No offers for space “%s”: %s", space, error)
         return None

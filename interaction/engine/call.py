@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -35,6 +36,30 @@ class Call:
     #: Record why each candidate was kept or dropped (previews); the API and
     #: pages turn it off.
     explain: bool = True
+    #: Offers the page shows already, not proposed again (one offer once per
+    #: page): offer code -> the code of the space showing it ("": unknown).
+    #: By code, as a page (and the JS client) knows them, whatever their
+    #: environment. Built by :class:`PageOffers`.
+    shown: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PageOffers:
+    """The offers one page shows so far, in the order its calls are made: each
+    call :meth:`excluding` them proposes none of them again."""
+
+    #: Offer code -> the code of the first space showing it ("": unknown).
+    shown: dict[str, str] = field(default_factory=dict)
+
+    def add(self, space: str, offer_codes: Iterable[str]) -> None:
+        for code in offer_codes:
+            self.shown.setdefault(code, space)
+
+    def excluding(self, call: Call) -> Call:
+        """``call``, not proposing the offers shown so far."""
+        if not self.shown:
+            return call
+        return dataclasses.replace(call, shown={**call.shown, **self.shown})
 
 
 class HistoryRow(NamedTuple):

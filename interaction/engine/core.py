@@ -135,9 +135,13 @@ class _Ranker:
         outcome = self.outcome
         candidates, trace = self._eligible()
         exclusions = self.exclusions() if candidates else None
+        shown = self.call.shown
         kept = []
         for offer, weight in candidates:
-            reason = exclusions.reason(offer) if exclusions else None
+            if offer.code in shown:
+                reason: str | None = shown_reason(shown[offer.code])
+            else:
+                reason = exclusions.reason(offer) if exclusions else None
             if reason:
                 trace.append(Decision(offer.code, False, reason, weight))
             else:
@@ -168,6 +172,7 @@ class _Ranker:
         else:
             scope = None
         assert index is not None
+        excludes = self.excludes_shown if self.call.shown else self.excludes
         if index.sound(self.values):
             return ranking.best(
                 index,
@@ -177,11 +182,11 @@ class _Ranker:
                 depth,
                 self.tie,
                 scope,
-                self.excludes,
+                excludes,
             )
         candidates, _trace = self._eligible()
         try:
-            kept = [item for item in candidates if not self.excludes(item[0])]
+            kept = [item for item in candidates if not excludes(item[0])]
         except ranking.NothingLeft:
             return []
         # What a full ranking would put first (same seed, same order).
@@ -219,6 +224,18 @@ class _Ranker:
         if any(rule.offer_ids is None for _index, rule, _count in exclusions.every):
             raise ranking.NothingLeft
         return exclusions.reason(offer) is not None
+
+    def excludes_shown(self, offer: CompiledOffer) -> bool:
+        """:meth:`excludes`, and the offers the page shows already
+        (``call.shown``; a call without them is spared the test)."""
+        return offer.code in self.call.shown or self.excludes(offer)
+
+
+def shown_reason(space: str) -> str:
+    """Why an offer the page shows already is not proposed again."""
+    if space:
+        return f"already shown on this page in space “{space}”"
+    return "already shown on this page"
 
 
 def choose(

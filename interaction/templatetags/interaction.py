@@ -6,6 +6,11 @@ renders the offers of a live real-time space for the request's contact (see
 ``data-proposition``/``data-token`` attributes ``interaction/offers.js`` uses
 to record ``presented`` and ``accepted``. An unknown space renders nothing.
 
+One offer once per page: an offer rendered by a tag or block earlier in the
+request is not rendered again by a later one (its place goes to the next
+offer); ``unique_offers=False`` leaves a tag out of that rule (it may repeat
+offers shown above, and later ones may repeat its offers).
+
 ``{% offer_space "code" count=3 as propositions %}`` assigns the list of
 :class:`interaction.delivery.propose.RenderedProposition` instead, for custom markup;
 ``{% proposition_attrs proposition %}`` then writes the tracking attributes.
@@ -30,7 +35,7 @@ from ..delivery.web import (
 register = template.Library()
 
 TEMPLATE = "interaction/tags/offer_space.html"
-OPTIONS = frozenset({"count", "category", "themes"})
+OPTIONS = frozenset({"count", "category", "themes", "unique_offers"})
 
 
 class OfferSpaceNode(template.Node):
@@ -50,6 +55,7 @@ class OfferSpaceNode(template.Node):
                 count=options.get("count", 1),
                 category=options.get("category") or None,
                 themes=options.get("themes") or (),
+                unique_offers=bool(options.get("unique_offers", True)),
             )
         if self.target:
             context[self.target] = result.propositions if result else []

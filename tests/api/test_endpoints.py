@@ -460,6 +460,10 @@ def test_openapi_schema_lists_the_endpoints(client, db):
     assert "post" in paths["/api/interaction/v1/propositions/{id}/status"]
     propose_responses = paths["/api/interaction/v1/propose"]["post"]["responses"]
     assert {"200", "404", "409", "422"} <= set(propose_responses)
+    batch = schema["components"]["schemas"]["ProposeBatchIn"]["properties"]
+    assert batch["unique_offers"]["default"] is False
+    assert "One offer once per page" in batch["unique_offers"]["description"]
+    assert "the page shows already" in batch["shown_offers"]["description"]
 
 
 def test_api_docs_are_served(client, db):
@@ -509,6 +513,102 @@ def test_batch_of_bad_size_or_calls_is_422(client, banner, calls):
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][:3] == ["body", "payload", "calls"]
+
+
+def batch_codes(client, contact, **options):
+    """The offer codes each call of a hero-then-sidebar batch proposes."""
+    calls = [
+        {"space": "hero", "contact": contact.pk},
+        {"space": "sidebar", "contact": contact.pk, "count": 3},
+    ]
+    response = post(
+        client, "/api/interaction/v1/propose/batch", {"calls": calls, **options}
+    )
+    assert response.status_code == 200, response.content
+    return [
+        [p["offer"]["code"] for p in item["result"]["propositions"]]
+        for item in response.json()["results"]
+    ]
+
+
+def test_batch_repeats_offers_across_spaces_by_default(client, page_spaces, contact):
+    assert batch_codes(client, contact) == [["best"], ["best", "second", "third"]]
+    assert batch_codes(client, contact, unique_offers=False)[1][0] == "best"
+
+
+def test_batch_with_unique_offers_shows_each_offer_once(client, page_spaces, contact):
+    hero, sidebar = page_spaces
+
+    codes = batch_codes(client, contact, unique_offers=True)
+
+    assert codes == [["best"], ["second", "third", "fourth"]]
+    stored = Proposition.objects.order_by("space__code", "rank")
+    assert [(p.space.code, p.offer_code, p.rank) for p in stored] == [
+        ("hero", "best", 1),
+        ("sidebar", "second", 1),
+        ("sidebar", "third", 2),
+        ("sidebar", "fourth", 3),
+    ]
+
+
+def test_batch_excludes_the_offers_the_page_shows_already(client, page_spaces, contact):
+    codes = batch_codes(
+        client, contact, unique_offers=True, shown_offers=["second", "unknown"]
+    )
+
+    assert codes == [["best"], ["third", "fourth"]]
+
+
+def test_a_failed_call_takes_nothing_from_the_next_ones(client, page_spaces, contact):
+    calls = [
+        {"space": "no-such-space"},
+        {"space": "sidebar", "contact": contact.pk, "count": 3},
+    ]
+    response = post(
+        client,
+        "/api/interaction/v1/propose/batch",
+        {"calls": calls, "unique_offers": True},
+    )
+
+    unknown, sidebar = response.json()["results"]
+    assert unknown["status"] == 404
+    assert [p["offer"]["code"] for p in sidebar["result"]["propositions"]] == [
+        "best",
+        "second",
+        "third",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"unique_offers": "yes"}, "unique_offers"),
+        ({"unique_offers": 1}, "unique_offers"),
+        ({"unique_offers": True, "shown_offers": "best"}, "shown_offers"),
+        ({"unique_offers": True, "shown_offers": [""]}, 0),
+        ({"unique_offers": True, "shown_offers": ["x" * 51]}, 0),
+        ({"unique_offers": True, "shown_offers": ["x"] * 201}, "shown_offers"),
+    ],
+)
+def test_batch_options_of_bad_type_are_422(client, page_spaces, options, field):
+    calls = [{"space": "hero"}]
+    response = post(
+        client, "/api/interaction/v1/propose/batch", {"calls": calls, **options}
+    )
+
+    assert field in error_fields(response)
+    assert not Proposition.objects.exists()
+
+
+def test_shown_offers_without_unique_offers_is_422(client, page_spaces):
+    response = post(
+        client,
+        "/api/interaction/v1/propose/batch",
+        {"calls": [{"space": "hero"}], "shown_offers": ["best"]},
+    )
+
+    assert response.status_code == 422
+    assert "unique_offers" in response.json()["detail"][0]["msg"]
 
 
 def test_tracked_links_never_take_the_callers_host(client, contact, offer, settings):

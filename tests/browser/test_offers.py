@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from interaction.models import Environment, Proposition
-from tests.builders import make_category, make_offer, make_space
+from tests.builders import make_category, make_offer, make_page_offers, make_space
 
 
 def _site_root(title):
@@ -45,14 +45,14 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     hero = make_space(visitors, "home-hero")
     sidebar = make_space(visitors, "home-sidebar")
     base_url = live_server.url
+    make_offer(promos, "hero-offer", spaces=[hero], title="Hero offer")
     make_offer(
         promos,
-        "hero-offer",
-        spaces=[hero],
-        title="Hero offer",
-        destination_url=f"{base_url}/?from=hero",
+        "side-offer",
+        spaces=[sidebar],
+        title="Side offer",
+        destination_url=f"{base_url}/?from=side",
     )
-    make_offer(promos, "side-offer", spaces=[sidebar], title="Side offer")
     _site_root("Offers home")
 
     page = browser.new_page()
@@ -64,12 +64,12 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     )
     page.goto(f"{base_url}/")
 
-    from_js = page.locator('[data-offer-space="home-hero"] [data-proposition]')
+    from_js = page.locator('[data-offer-space="home-sidebar"] [data-proposition]')
     from_tag = page.locator(".interaction-space [data-proposition]")
     expect(from_js).to_have_count(1)
-    expect(from_js).to_contain_text("Hero offer")
+    expect(from_js).to_contain_text("Side offer")
     expect(from_tag).to_have_count(1)
-    expect(from_tag).to_contain_text("Side offer")
+    expect(from_tag).to_contain_text("Hero offer")
     assert [r.url for r in propose_requests] == [
         f"{base_url}/api/interaction/v1/propose/batch"
     ]
@@ -81,8 +81,8 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     hero_prop = Proposition.objects.get(offer_code="hero-offer")
     side_prop = Proposition.objects.get(offer_code="side-offer")
     assert hero_prop.visitor_id == side_prop.visitor_id == visitor
-    assert from_js.get_attribute("data-proposition") == str(hero_prop.pk)
-    assert from_tag.get_attribute("data-proposition") == str(side_prop.pk)
+    assert from_js.get_attribute("data-proposition") == str(side_prop.pk)
+    assert from_tag.get_attribute("data-proposition") == str(hero_prop.pk)
 
     def status(pk):
         return Proposition.objects.get(pk=pk).status
@@ -91,16 +91,16 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     assert _poll(lambda: status(side_prop.pk) == "presented"), status(side_prop.pk)
 
     # A click that leaves the page: the beacon still records the acceptance.
-    from_js.get_by_role("link", name="Hero offer").click()
-    page.wait_for_url(f"{base_url}/?from=hero")
-    assert _poll(lambda: status(hero_prop.pk) == "accepted"), status(hero_prop.pk)
-    assert status(side_prop.pk) == "presented"
+    from_js.get_by_role("link", name="Side offer").click()
+    page.wait_for_url(f"{base_url}/?from=side")
+    assert _poll(lambda: status(side_prop.pk) == "accepted"), status(side_prop.pk)
+    assert status(hero_prop.pk) == "presented"
 
     from_tag = page.locator(".interaction-space [data-proposition]")
     expect(from_tag).to_have_count(1)
-    side_again = int(from_tag.get_attribute("data-proposition"))
+    hero_again = int(from_tag.get_attribute("data-proposition"))
     from_tag.click()
-    assert _poll(lambda: status(side_again) == "accepted"), status(side_again)
+    assert _poll(lambda: status(hero_again) == "accepted"), status(hero_again)
 
     # A space the API does not know: the element stays empty, nothing thrown.
     page.evaluate(
@@ -114,3 +114,42 @@ def test_offers_from_tag_and_js_are_shown_and_tracked(live_server, browser):
     )
     assert page.locator("#unknown").inner_html() == ""
     assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_page_shows_each_offer_once(live_server, browser):
+    """The demo's template: the hero rendered on the server, the sidebar by
+    offers.js with ``data-unique-offers``, both spaces sharing their offers."""
+    from django.apps import apps
+
+    from interaction.roles import sync_roles
+
+    sync_roles(apps)
+    visitors = Environment.objects.create(code="visitors", label="Visitors")
+    promos = make_category(visitors, "promos")
+    hero = make_space(visitors, "home-hero")
+    sidebar = make_space(visitors, "home-sidebar", max_offers=3)
+    make_page_offers(promos, [hero, sidebar])
+    _site_root("Offers home")
+
+    page = browser.new_page()
+    bodies = []
+    page.on(
+        "request",
+        lambda request: (
+            "/propose" in request.url and bodies.append(request.post_data_json)
+        ),
+    )
+    page.goto(f"{live_server.url}/")
+
+    from_js = page.locator('[data-offer-space="home-sidebar"] .interaction-proposition')
+    expect(from_js).to_have_count(3)
+    hero_offers = page.locator(".hero .interaction-proposition")
+    assert [e.get_attribute("data-offer") for e in hero_offers.all()] == ["best"]
+    assert [e.get_attribute("data-offer") for e in from_js.all()] == [
+        "second",
+        "third",
+        "fourth",
+    ]
+    assert bodies[0]["unique_offers"] is True
+    assert bodies[0]["shown_offers"] == ["best"]

@@ -2,19 +2,12 @@
 
 import datetime
 
-import pytest
 from django.template import Context, Template
 from django.utils import timezone
 
-from interaction.models import OfferWeight, Proposition
-from tests.builders import make_category, make_offer, make_space
+from interaction.models import Offer, OfferWeight, Proposition
+from tests.builders import make_category, make_offer, make_space, shown_codes
 from tests.testapp.models import BlocksPage
-
-
-@pytest.fixture
-def request_for(rf, contact):
-    """A request for ``contact`` (the tests' resolver reads X-Contact)."""
-    return rf.get("/", HTTP_X_CONTACT=str(contact.pk))
 
 
 def body(*blocks):
@@ -86,7 +79,7 @@ def test_offer_space_block_with_a_draft_or_deleted_space(request_for, environmen
     assert render(stream, request_for) == ""
 
 
-def test_offer_block_shows_the_chosen_offer_only(request_for, environment, category):
+def test_offer_block_shows_the_chosen_offer_only(rf, contact, environment, category):
     space = make_space(environment, "home-banner", max_offers=1)
     make_offer(
         category,
@@ -96,8 +89,9 @@ def test_offer_block_shows_the_chosen_offer_only(request_for, environment, categ
         weights=[OfferWeight(value="100")],
     )
     chosen = make_offer(category, "gold-card", spaces=[space], title="Gold card")
-    for _ in range(3):
-        html = render(body(offer_block(chosen, space)), request_for)
+    for _ in range(3):  # three pages
+        request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+        html = render(body(offer_block(chosen, space)), request)
         assert "Gold card" in html and "Best seller" not in html
     assert set(Proposition.objects.values_list("offer_code", flat=True)) == {
         "gold-card"
@@ -105,7 +99,7 @@ def test_offer_block_shows_the_chosen_offer_only(request_for, environment, categ
     assert Proposition.objects.count() == 3
     assert Proposition.objects.first().rank == 1
     # Arbitration alone would have shown the best seller in this space.
-    assert "Best seller" in render(body(space_block(space)), request_for)
+    assert "Best seller" in render(body(space_block(space)), request)
 
 
 def test_offer_block_hides_a_draft_offer(request_for, category, space):
@@ -143,3 +137,58 @@ def test_offer_block_without_request(anonymous_environment):
     assert "Welcome" in render(stream, None)
     assert "Welcome" in str(stream)
     assert not Proposition.objects.exists()
+
+
+# One offer once per page
+
+
+def test_blocks_of_one_page_show_each_offer_once(request_for, page_spaces):
+    hero, sidebar = page_spaces
+
+    html = render(body(space_block(hero), space_block(sidebar, count=3)), request_for)
+
+    assert shown_codes(html) == [
+        ("hero", ["best"]),
+        ("sidebar", ["second", "third", "fourth"]),
+    ]
+
+
+def test_blocks_and_tags_share_the_page(request_for, page_spaces):
+    """The body's blocks, then a tag of the page's template after them."""
+    hero, _sidebar = page_spaces
+    template = Template(
+        "{% load wagtailcore_tags interaction %}"
+        "{% for block in body %}{% include_block block %}{% endfor %}"
+        '{% offer_space "sidebar" count=3 %}'
+    )
+    stream = body(space_block(hero, count=1))
+
+    html = template.render(Context({"request": request_for, "body": stream}))
+
+    assert shown_codes(html) == [
+        ("hero", ["best"]),
+        ("sidebar", ["second", "third", "fourth"]),
+    ]
+
+
+def test_an_offer_block_does_not_repeat_an_offer_shown_above(
+    request_for, category, page_spaces
+):
+    hero, sidebar = page_spaces
+    best = Offer.objects.get(code="best")
+
+    html = render(
+        body(space_block(hero), offer_block(best, sidebar), space_block(sidebar)),
+        request_for,
+    )
+
+    assert shown_codes(html) == [("hero", ["best"]), ("sidebar", ["second"])]
+
+
+def test_an_offer_block_counts_as_shown(request_for, page_spaces):
+    hero, sidebar = page_spaces
+    best = Offer.objects.get(code="best")
+
+    html = render(body(offer_block(best, sidebar), space_block(hero)), request_for)
+
+    assert shown_codes(html) == [("sidebar", ["best"]), ("hero", ["second"])]

@@ -4,14 +4,16 @@ import logging
 import re
 
 import pytest
+from django.db import connection
 from django.http import HttpResponse
 from django.template import Context, Template, TemplateSyntaxError
+from django.test.utils import CaptureQueriesContext
 
 from interaction.delivery.tracking import token_matches
 from interaction.delivery.web import propose_for_request
 from interaction.middleware import VisitorMiddleware
 from interaction.models import Proposition
-from tests.builders import make_category, make_offer, make_space
+from tests.builders import make_category, make_offer, make_space, shown_codes
 
 
 def render(source, request):
@@ -113,3 +115,67 @@ def test_no_resolver_means_no_contact(rf, settings, contact, offer):
     result = propose_for_request(request, "home-banner")
     assert result.propositions == []
     assert "No contact" in result.reason
+
+
+# One offer once per page
+
+
+HERO_AND_SIDEBAR = '{% offer_space "hero" %}{% offer_space "sidebar" count=3 %}'
+
+
+def test_tags_of_one_page_show_each_offer_once(request_for, page_spaces):
+    html = render(HERO_AND_SIDEBAR, request_for)
+
+    assert shown_codes(html) == [
+        ("hero", ["best"]),
+        ("sidebar", ["second", "third", "fourth"]),
+    ]
+    stored = Proposition.objects.filter(space__code="sidebar").order_by("rank")
+    assert [p.offer_code for p in stored] == ["second", "third", "fourth"]
+
+
+def test_each_page_starts_afresh(rf, contact, page_spaces):
+    for _ in range(2):
+        request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+        assert shown_codes(render(HERO_AND_SIDEBAR, request))[0] == ("hero", ["best"])
+
+
+def test_unique_offers_false_leaves_a_tag_out(request_for, page_spaces):
+    html = render(
+        '{% offer_space "hero" %}'
+        '{% offer_space "sidebar" count=3 unique_offers=False %}'
+        '{% offer_space "hero" %}',
+        request_for,
+    )
+
+    assert shown_codes(html) == [
+        ("hero", ["best"]),
+        ("sidebar", ["best", "second", "third"]),
+        ("hero", ["second"]),
+    ]
+
+
+def test_the_as_form_counts_as_shown(request_for, page_spaces):
+    html = render(
+        '{% offer_space "sidebar" count=3 as offers %}'
+        "{% for p in offers %}{{ p.offer.code }} {% endfor %}"
+        '{% offer_space "hero" as hero %}{{ hero.0.offer.code }}',
+        request_for,
+    )
+
+    assert html == "best second third fourth"
+
+
+def test_unique_offers_cost_no_query(rf, contact, page_spaces):
+    """The page's offers are excluded in memory: as many queries either way."""
+
+    def queries(source):
+        request = rf.get("/", HTTP_X_CONTACT=str(contact.pk))
+        with CaptureQueriesContext(connection) as captured:
+            render(source, request)
+        return len(captured)
+
+    queries(HERO_AND_SIDEBAR)  # the catalogue compiled
+    repeating = HERO_AND_SIDEBAR.replace("count=3", "count=3 unique_offers=False")
+
+    assert queries(HERO_AND_SIDEBAR) == queries(repeating)

@@ -21,6 +21,7 @@ from interaction.models import (
     TypologyRule,
 )
 from interaction.roles import DELIVERY_MANAGERS, OFFER_APPROVERS, OFFER_MANAGERS
+from tests.builders import shown_codes
 
 
 def run_demo(**options) -> str:
@@ -75,8 +76,27 @@ def test_running_twice_creates_nothing_twice(client):
     response = client.get("/")
     assert response.status_code == 200
     assert b"Interaction demo" in response.content
-    # The sidebar falls back to the visitors' space for an anonymous visitor.
-    assert b'data-space="visitor-sidebar"' in response.content
+    # The hero, rendered on the server, falls back to the visitors' space for
+    # an anonymous visitor; offers.js fills the sidebar without its offer.
+    assert b'data-space="visitor-hero"' in response.content
+    assert b'data-offer-space="home-sidebar"' in response.content
+    assert b"data-unique-offers" in response.content
+    [(_space, [hero])] = shown_codes(response.content.decode())
+
+    def sidebar(**options):
+        """The sidebar's offers, as offers.js asks for them."""
+        result = client.post(
+            "/api/interaction/v1/propose/batch",
+            {"calls": [{"space": "home-sidebar", "count": 3}], **options},
+            content_type="application/json",
+        ).json()["results"][0]["result"]
+        assert result["space"] == "visitor-sidebar"
+        return [p["offer"]["code"] for p in result["propositions"]]
+
+    # The sidebar would show the hero's offer again but for data-unique-offers.
+    assert hero in sidebar()
+    shown_once = sidebar(unique_offers=True, shown_offers=[hero])
+    assert shown_once and hero not in shown_once
 
 
 @pytest.mark.django_db

@@ -12,21 +12,10 @@ import pytest
 from interaction.engine.errors import SpaceNotRealTime, UnknownSpace
 from interaction.engine.evaluation import Multiplier, WeightRow, Window
 from tests.builders import DAY, NOW, codes, dropped, weights
-from tests.engine.catalogue import World
 
 FRENCH = {"field": "country", "op": "=", "value": "FR"}
 ADULT = {"field": "age", "op": ">=", "value": 18}
 GOLDEN = {"field": "loyalty_tier", "op": "in", "value": ["gold", "platinum"]}
-
-
-@pytest.fixture
-def world():
-    return World()
-
-
-@pytest.fixture
-def contact(world):
-    return world.contact()
 
 
 @pytest.fixture

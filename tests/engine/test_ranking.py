@@ -253,11 +253,6 @@ def _call(catalogue, world, space, contact, **call):
 
 
 @pytest.fixture
-def world():
-    return World()
-
-
-@pytest.fixture
 def space(world):
     return world.space("wide", max_offers=5)
 

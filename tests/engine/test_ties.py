@@ -7,12 +7,6 @@ import pytest
 
 from interaction.engine import ties
 from tests.builders import codes
-from tests.engine.catalogue import World
-
-
-@pytest.fixture
-def world():
-    return World()
 
 
 @pytest.fixture

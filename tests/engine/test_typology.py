@@ -11,19 +11,8 @@ import pytest
 from interaction.engine import core
 from interaction.engine.call import Proposal
 from tests.builders import DAY, HOUR, NOW, SECOND, codes, dropped
-from tests.engine.catalogue import World
 
 ALL_OFFERS = ["car-loan", "gold", "mortgage", "silver"]
-
-
-@pytest.fixture
-def world():
-    return World()
-
-
-@pytest.fixture
-def contact(world):
-    return world.contact()
 
 
 @pytest.fixture

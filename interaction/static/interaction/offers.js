@@ -7,6 +7,10 @@
  * [data-proposition][data-token] element (filled here or by {% offer_space %})
  * records "presented" when shown and "accepted" when clicked. On any failure
  * the element stays empty.
+ * data-unique-offers on the script: one offer once per page. No space shows an
+ * offer another shows: the calls exclude the offers of the calls before them
+ * (in the page's order) and those already on the page ([data-offer], e.g.
+ * rendered by {% offer_space %}).
  */
 (() => {
   "use strict";
@@ -15,6 +19,8 @@
   const API = (options.api || "/api/interaction/v1/").replace(/\/?$/, "/");
   const COOKIE = options.visitorCookie || "interaction_visitor";
   const ORDER = { presented: 1, accepted: 2 };
+  const UNIQUE = options.uniqueOffers !== undefined && options.uniqueOffers !== "false";
+  const MAX_SHOWN = 200; // the API's limit
 
   function visitorId() {
     if (options.visitor) return options.visitor;
@@ -66,12 +72,25 @@
     element.addEventListener("click", () => setStatus(element, "accepted"));
   }
 
+  function shownOffers() {
+    const codes = new Set();
+    for (const element of document.querySelectorAll("[data-offer]")) {
+      if (element.dataset.offer) codes.add(element.dataset.offer);
+    }
+    return [...codes].slice(0, MAX_SHOWN);
+  }
+
   async function proposeAll(calls) {
+    const body = { calls };
+    if (UNIQUE) {
+      body.unique_offers = true;
+      body.shown_offers = shownOffers();
+    }
     const response = await fetch(API + "propose/batch", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ calls }),
+      body: JSON.stringify(body),
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return (await response.json()).results;
@@ -145,8 +164,10 @@
     }
     const all = [...groups.values()];
     const batches = [];
-    for (let i = 0; i < all.length; i += 20) batches.push(load(all.slice(i, i + 20)));
-    return Promise.all(batches);
+    for (let i = 0; i < all.length; i += 20) batches.push(all.slice(i, i + 20));
+    if (!UNIQUE) return Promise.all(batches.map(load));
+    // One after the other: each excludes the offers the ones before it showed.
+    return batches.reduce((done, batch) => done.then(() => load(batch)), Promise.resolve());
   }
 
   window.InteractionOffers = { start };
