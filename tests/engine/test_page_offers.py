@@ -127,3 +127,26 @@ def test_the_call_without_shown_offers_is_unchanged(world, contact, page_spaces)
     page.add("hero", ["best"])
     assert page.excluding(call).shown == {"best": "hero"}
     assert call.shown == {}
+
+
+@pytest.mark.parametrize("explain", [True, False])
+def test_the_history_is_read_once_a_call_at_most(world, explain):
+    """Excluding the page's offers reads nothing: a visitor's history (not read
+    with a contact) is read once by each call, as without them."""
+    hero = world.space("hero", environment="visitors")
+    sidebar = world.space("sidebar", environment="visitors", max_offers=3)
+    for code, weight in (("best", 4), ("second", 3), ("third", 2), ("fourth", 1)):
+        world.offer(
+            code, environment="visitors", spaces=[hero, sidebar], weights=[weight]
+        )
+    world.rule(environment="visitors", quantity=5)
+
+    outcomes = ask_page(
+        world, None, [(hero, 1), (sidebar, 3)], visitor="v-1", explain=explain
+    )
+
+    assert [codes(outcome) for outcome in outcomes] == [
+        ["best"],
+        ["second", "third", "fourth"],
+    ]
+    assert world.history.reads == 2
