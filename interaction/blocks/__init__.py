@@ -1,8 +1,10 @@
 """StreamField blocks that show offers in a page body.
 
 Render them with ``{% include_block block %}`` so that they see the request
-(the contact and visitor); ``{{ block }}`` renders without it, as do previews,
-which the blocks accept (no contact: anonymous spaces only, nothing stored).
+(the contact and visitor, and the offers the page shows so far: an offer
+rendered above by a block or ``{% offer_space %}`` is not rendered again);
+``{{ block }}`` renders without it, as do previews, which the blocks accept
+(no contact: anonymous spaces only, nothing stored).
 
 The chosen space and offer are published rows of the compiled catalogue
 (:func:`interaction.delivery.snapshot.get_snapshot`), not read from the

@@ -5,6 +5,10 @@ contact comes from the function named by ``INTERACTION_CONTACT_RESOLVER``
 (``request -> contact id or None``; no setting: no contact), the visitor from
 :class:`interaction.middleware.VisitorMiddleware` (or its cookie).
 
+The spaces one request renders show each offer once (one offer once per
+page): the offers rendered so far are kept on the request
+(:func:`page_offers`), and each later call excludes them.
+
 A space that is unknown, not live or not real-time logs a warning and gives
 ``None``: a misconfigured space never breaks the page. Without a request
 (previews of blocks, search indexing) or in a Wagtail preview, propositions

@@ -153,3 +153,32 @@ def test_the_demo_page_shows_each_offer_once(live_server, browser):
     ]
     assert bodies[0]["unique_offers"] is True
     assert bodies[0]["shown_offers"] == ["best"]
+
+    # More spaces than a request takes: the second batch is sent once the
+    # first has filled its spaces, without their offers.
+    page.evaluate(
+        """() => {
+            for (const e of document.querySelectorAll(".interaction-proposition")) {
+                e.remove();
+            }
+            for (let i = 1; i <= 21; i++) {
+                const div = document.createElement("div");
+                div.className = "many";
+                div.dataset.offerSpace = "home-hero";
+                div.dataset.contact = String(i);  // one call each
+                document.body.appendChild(div);
+            }
+            return window.InteractionOffers.start();
+        }"""
+    )
+    many = page.locator(".many .interaction-proposition")
+    expect(many).to_have_count(4)
+    assert [e.get_attribute("data-offer") for e in many.all()] == [
+        "best",
+        "second",
+        "third",
+        "fourth",
+    ]
+    assert [len(body["calls"]) for body in bodies[1:]] == [20, 1]
+    assert bodies[1]["shown_offers"] == []
+    assert bodies[2]["shown_offers"] == ["best", "second", "third", "fourth"]
