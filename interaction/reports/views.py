@@ -161,9 +161,14 @@ class OfferAnalysisView(InteractionReportView):
         rows = queries.offer_analysis(self.filtered_propositions, self.grouping)
         if self.is_export:
             return rows  # streamed
-        # Read once and paginated here: a grouped query's COUNT would group
-        # every row a second time.
-        return list(rows)
+        # The page's slice and the number of rows in one statement: a
+        # paginated queryset would group every row again for its COUNT.
+        limit = self.get_paginate_by(rows)
+        try:
+            number = max(int(self.request.GET.get(self.page_kwarg) or 1), 1)
+        except ValueError:
+            number = 1
+        return queries.GroupedPage(rows, self.grouping, (number - 1) * limit, limit)
 
     def export_rows(self, object_list) -> Rows:
         return Rows(queries.decorate(GroupedRows(object_list)), model=Proposition)
@@ -232,7 +237,7 @@ class OfferAnalysisView(InteractionReportView):
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
         if self.grouping == queries.BY_DAY:
-            days = queries.days_of(self.object_list)
+            days = self.object_list.days
         else:
             days = queries.over_time(self.filtered_propositions)
         context["over_time"] = days

@@ -9,6 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from interaction.models import Proposition
+from interaction.reports import queries
+from tests.builders import DAY, record
 from tests.reports.conftest import DAY1, DAY2, DAY3
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +201,33 @@ def test_an_export_groups_the_propositions_once(delivery, history, counted):
     assert {r["Day"] for r in rows} == {
         d.date().isoformat() for d in (DAY1, DAY2, DAY3)
     }
+
+
+def test_pages_are_slices_of_the_grouped_rows(
+    delivery, history, counted, space, environment
+):
+    """More rows than a page: each page is its slice of the rows in their
+    order, the count is every row's, and the per-day chart every day's."""
+    gold = history["gold"]
+    for n in range(70):
+        record(gold, space, f"p{n}", status="accepted", when=DAY1 - n * DAY)
+    mine = Proposition.objects.filter(environment=environment)
+    grouped = queries.offer_analysis(mine, queries.BY_DAY)
+    expected = [(r["day"], r["offer_code"], r["propositions"]) for r in grouped]
+    assert len(expected) == 75  # gold on 72 days, silver on 3
+    accepted = counted(environment=environment, status="accepted")["accepted"]
+    seen = []
+    for number in (1, 2):
+        response = delivery.get(URL, {"by": "day", "p": number})
+        assert response.context["paginator"].count == len(expected)
+        seen += [
+            (r["day"], r["offer_code"], r["propositions"])
+            for r in response.context["object_list"]
+        ]
+        days = response.context["over_time"]
+        assert len(days) == 72
+        assert sum(d["accepted"] for d in days) == accepted
+    assert seen == expected
+    beyond = delivery.get(URL, {"by": "day", "p": 9})
+    assert beyond.context["page_obj"].number == 2
+    assert len(beyond.context["object_list"]) == len(expected) - 50
