@@ -1,5 +1,6 @@
 """``manage.py interaction_demo``: a complete, live and idempotent demo."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -7,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 from home.models import Contact, HomePage
+from wagtail.images import get_image_model
 from wagtail.models import GroupPagePermission, Site
 
 from interaction.models import (
@@ -97,6 +99,49 @@ def test_running_twice_creates_nothing_twice(client):
     assert hero in sidebar()
     shown_once = sidebar(unique_offers=True, shown_offers=[hero])
     assert shown_once and hero not in shown_once
+
+
+@pytest.mark.django_db
+def test_demo_offers_have_banners_rendered_in_the_hero_and_the_sidebar(client):
+    run_demo(contacts=5)
+    banners = get_image_model().objects.filter(collection__name="Interaction demo")
+    count = banners.count()
+    run_demo(contacts=5)
+
+    assert count == Offer.objects.count() == banners.count()
+    assert not Offer.objects.filter(image=None).exists()
+    html = client.get("/?contact=").content.decode()
+    hero = re.search(r'<article class="promo promo--hero">.*?</article>', html, re.S)
+    assert hero and re.search(
+        r'<img src="/media/original_images/offer-[^"]+\.png"', hero[0]
+    )
+    result = client.post(
+        "/api/interaction/v1/propose/batch",
+        {"calls": [{"space": "home-sidebar", "count": 3}]},
+        content_type="application/json",
+    ).json()["results"][0]["result"]
+    cards = [p["html"] for p in result["propositions"]]
+    assert len(cards) == 3
+    for card in cards:
+        assert re.search(
+            r'<img class="promo__thumb" src="/media/images/offer-[^"]+fill-640x320',
+            card,
+        ), card
+
+
+@pytest.mark.django_db
+def test_a_demo_seeded_before_banners_gets_them_published():
+    run_demo(contacts=5)
+    # As seeded before offers had images.
+    Offer.objects.update(image=None)
+    get_image_model().objects.all().delete()
+
+    run_demo(contacts=5)
+
+    for offer in Offer.objects.all():
+        assert offer.image is not None and offer.live, offer.code
+        assert not offer.has_unpublished_changes, offer.code
+        assert offer.live_revision.as_object().image_id == offer.image_id
 
 
 @pytest.mark.django_db

@@ -11,18 +11,22 @@ untouched "Welcome to your new Wagtail site!" page, replaced by the demo home.
 """
 
 import datetime
+import io
 import random
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.images import ImageFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import GroupPagePermission, Page, Site
+from wagtail.images import get_image_model
+from wagtail.models import Collection, GroupPagePermission, Page, Site
 from wagtail.rich_text import RichText
 
+from home.banners import DEFAULT_PALETTE, PALETTES, banner_png
 from home.models import Contact, HomePage, LoyaltyTier
 from interaction.models import (
     CampaignIndexPage,
@@ -49,6 +53,8 @@ CONTACT_DOMAIN = "example.com"
 WAGTAIL_WELCOME_TITLE = "Welcome to your new Wagtail site!"
 HOME_TITLE = "Interaction demo"
 HOME_SLUG = "interaction-demo"
+#: Where the offers' generated banners are kept (looked up by title).
+IMAGE_COLLECTION = "Interaction demo"
 
 #: username -> role group. Each one's password is its username.
 ROLE_USERS = {
@@ -133,6 +139,34 @@ RULES = [
     },
 ]
 
+#: The home page's hero: the offer's banner, its title and text beside it.
+HERO_TEMPLATE = (
+    '<article class="promo promo--hero">'
+    "{% if offer.image %}"
+    '<a class="promo__picture" href="{{ offer.destination_url }}">'
+    '<img src="{{ offer.image }}" alt="{{ offer.image_alt }}" width="1280"'
+    ' height="640"></a>{% endif %}'
+    '<div class="promo__text"><p class="promo__kicker">{{ offer.category_label }}</p>'
+    '<h2 class="promo__title">{{ offer.title }}</h2>'
+    "{% if offer.html_content %}{{ offer.html_content }}"
+    "{% else %}<p>{{ offer.text_content }}</p>{% endif %}"
+    "{% if offer.destination_url %}"
+    '<a class="button" href="{{ offer.destination_url }}">Find out more</a>'
+    "{% endif %}</div></article>"
+)
+#: A sidebar card: a small banner over the title and a line of text.
+CARD_TEMPLATE = (
+    '<article class="promo promo--card">'
+    "{% if offer.image_banner %}"
+    '<img class="promo__thumb" src="{{ offer.image_banner.url }}"'
+    ' alt="{{ offer.image_alt }}" width="{{ offer.image_banner.width }}"'
+    ' height="{{ offer.image_banner.height }}">{% endif %}'
+    '<h3 class="promo__title">{% if offer.destination_url %}'
+    '<a href="{{ offer.destination_url }}">{{ offer.title }}</a>'
+    "{% else %}{{ offer.title }}{% endif %}</h3>"
+    "<p>{{ offer.text_content }}</p></article>"
+)
+
 # Spaces in dependency order: fallbacks before the spaces that use them.
 SPACES = [
     {
@@ -144,9 +178,11 @@ SPACES = [
         "max_offers": 1,
         "fields": [
             ("title", True),
+            ("image", False),
             ("html_content", False),
             ("destination_url", False),
         ],
+        "html_template": HERO_TEMPLATE,
     },
     {
         "environment": "visitors",
@@ -157,9 +193,11 @@ SPACES = [
         "max_offers": 3,
         "fields": [
             ("title", True),
+            ("image", False),
             ("text_content", False),
             ("destination_url", False),
         ],
+        "html_template": CARD_TEMPLATE,
     },
     {
         "environment": "customers",
@@ -175,6 +213,7 @@ SPACES = [
             ("html_content", False),
             ("destination_url", True),
         ],
+        "html_template": HERO_TEMPLATE,
     },
     {
         "environment": "customers",
@@ -186,9 +225,11 @@ SPACES = [
         "fallback_space": "visitor-sidebar",
         "fields": [
             ("title", True),
+            ("image", False),
             ("text_content", False),
             ("destination_url", False),
         ],
+        "html_template": CARD_TEMPLATE,
     },
     {
         "environment": "customers",
@@ -804,9 +845,20 @@ class Command(BaseCommand):
         for category_code, code, label, weights, space_codes, extra in OFFERS:
             category = categories[category_code]
             environment = category.environment
-            exists = Offer.objects.filter(environment=environment, code=code).exists()
-            self._count("offers", not exists)
-            if exists:
+            offer = Offer.objects.filter(environment=environment, code=code).first()
+            self._count("offers", offer is None)
+            image, new_image = self.offer_image(category, code, label)
+            if offer is not None:
+                # A demo seeded before offers had images gets them, published
+                # again, unless an editor has a draft of the offer under way.
+                if (
+                    new_image
+                    and offer.image_id is None
+                    and offer.live
+                    and not offer.has_unpublished_changes
+                ):
+                    offer.image = image
+                    self._publish(offer)
                 continue
             text = extra["text"]
             offer = Offer(
@@ -819,6 +871,7 @@ class Command(BaseCommand):
                 destination_url=f"https://bank.example.com/offers/{code}/",
                 text_content=text,
                 html_content=f"<p><b>{label}.</b> {text}</p>",
+                image=image,
                 target_filter=extra.get("target_filter"),
                 live=False,
             )
@@ -839,6 +892,31 @@ class Command(BaseCommand):
             offer.spaces.set([spaces[space_code] for space_code in space_codes])
             offer.save()
             self._publish(offer)
+
+    def offer_image(self, category, code, label):
+        """``(image, created)``: the offer's banner in the demo's collection,
+        drawn the first time (looked up by title afterwards)."""
+        if getattr(self, "collection", None) is None:
+            root = Collection.get_first_root_node()
+            self.collection = root.get_children().filter(
+                name=IMAGE_COLLECTION
+            ).first() or root.add_child(name=IMAGE_COLLECTION)
+        Image = get_image_model()
+        title = f"{label} banner"
+        image = Image.objects.filter(collection=self.collection, title=title).first()
+        self._count("images", image is None)
+        if image is not None:
+            return image, False
+        kicker = "Our services" if category.always_include else category.label
+        png = banner_png(label, kicker, PALETTES.get(category.code, DEFAULT_PALETTE))
+        image = Image(
+            title=title,
+            description=label,
+            collection=self.collection,
+            file=ImageFile(io.BytesIO(png), name=f"offer-{code}.png"),
+        )
+        image.save()
+        return image, True
 
     def seed_contacts(self, count):
         before = Contact.objects.filter(email__endswith=f"@{CONTACT_DOMAIN}").count()
