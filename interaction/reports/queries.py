@@ -18,7 +18,7 @@ import datetime
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +46,10 @@ _GROUP_FIELDS = {
     BY_CAMPAIGN: ("campaign_id",),
 }
 FIGURES = ("propositions", "presented", "accepted", "rejected")
+#: PostgreSQL's memory for the grouping of a report's page (the default,
+#: 4 MB, spills the 60,729 groups of 1,000 offers over 60 days to disk: they
+#: take 15 MB); per process, set for that statement only.
+WORK_MEM = "32MB"
 
 
 def figures() -> dict[str, Count]:
@@ -158,7 +162,9 @@ def _grouped_slice(
             f" UNION ALL SELECT NULL, NULL, {name('day')}, {sums}, NULL, NULL "
             f"FROM grouped GROUP BY {name('day')}"
         )
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=rows.db), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute(sql, params)
         found = cursor.fetchall()
     page: list[tuple[int, dict[str, Any]]] = []
