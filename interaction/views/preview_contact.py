@@ -50,7 +50,8 @@ def _next_url(request) -> str:
 class PreviewContactView(View):
     def dispatch(self, request, *args, **kwargs):
         policy = policy_registry.get_by_type(Offer)
-        if not policy.user_has_any_permission(request.user, ["add", "change"]):
+        # Whoever previews offers: editors, and approvers checking a weight.
+        if not policy.user_has_any_permission(request.user, ["add", "change", "view"]):
             raise PermissionDenied
         self.environment = get_object_or_404(
             Environment.objects.for_user(request.user), pk=kwargs["environment_id"]

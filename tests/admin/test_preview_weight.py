@@ -134,3 +134,22 @@ def test_contact_search_never_returns_to_another_site(admin_client, environment)
 
     assert response.status_code == 302
     assert "evil" not in response.url
+
+
+def test_approvers_may_choose_a_contact_and_users_without_offers_may_not(
+    client, role_user, environment, django_user_model
+):
+    from django.contrib.auth.models import Permission
+
+    make_contact(last_name="Hopper")
+    client.force_login(role_user("approver"))
+    assert client.get(choose_url(environment, q="Hopp")).status_code == 302
+    assert str(environment.pk) in client.session["interaction_preview_contacts"]
+
+    editor = django_user_model.objects.create_user("editor", password="pw")
+    editor.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    environment.users.add(editor)
+    client.force_login(editor)
+    response = client.get(choose_url(environment, q="Hopp"))
+    assert response.status_code == 302
+    assert response.url == reverse("wagtailadmin_home")
