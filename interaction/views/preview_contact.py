@@ -5,10 +5,11 @@ without the query string, so the choice is kept in the session (per
 environment, :data:`~interaction.delivery.weight_check.SESSION_KEY`) and every
 later preview of the environment's offers shows the weight for that contact.
 
-``GET ?q=text`` searches the dimension's contacts (its targetable text fields,
-or the primary key) and lists them to choose from; a single match is chosen
-at once. ``?choose=<pk>`` and ``?clear=1`` change the choice; both return to
-``next`` (the preview), or to the page the search came from.
+``GET ?q=text`` searches the dimension's contacts (its targetable text fields)
+and lists them to choose from; a single match, or a contact whose primary key
+is the text, is chosen at once. ``?choose=<pk>`` and ``?clear=1`` change the
+choice; both return to ``next`` (the preview), or to the page the search came
+from.
 """
 
 from __future__ import annotations
@@ -65,11 +66,12 @@ class PreviewContactView(View):
         next_url = _next_url(request)
         if "clear" in request.GET:
             return self._choose(None, next_url)
-        if chosen := request.GET.get("choose"):
-            contact = self.model._default_manager.filter(pk=chosen).first()
-            if contact is not None:
-                return self._choose(contact.pk, next_url)
+        if (contact := self._by_pk(request.GET.get("choose", ""))) is not None:
+            return self._choose(contact.pk, next_url)
         query = request.GET.get("q", "").strip()
+        # An id is that contact, even if other contacts' texts contain it.
+        if (contact := self._by_pk(query)) is not None:
+            return self._choose(contact.pk, next_url)
         contacts = self.search(query) if query else []
         if len(contacts) == 1:
             return self._choose(contacts[0].pk, next_url)
@@ -86,19 +88,24 @@ class PreviewContactView(View):
             },
         )
 
+    def _by_pk(self, text: str):
+        """The contact whose primary key is ``text``, or ``None``."""
+        if not text:
+            return None
+        try:
+            pk = self.model._meta.pk.to_python(text)
+            return self.model._default_manager.filter(pk=pk).first()
+        except (ValidationError, ValueError, OverflowError):
+            return None
+
     def search(self, query: str) -> list:
-        """Contacts whose primary key is ``query`` or whose targetable text
-        fields contain it."""
+        """Contacts whose targetable text fields contain ``query``."""
         schema = self.environment.condition_schema()
         lookups = [
             Q(**{f"{name}__icontains": query})
             for name, spec in schema.contact_fields.items()
             if spec.kind == TEXT
         ]
-        try:
-            lookups.append(Q(pk=self.model._meta.pk.to_python(query)))
-        except ValidationError:
-            pass
         if not lookups:
             return []
         return list(

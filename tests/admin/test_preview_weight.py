@@ -153,3 +153,19 @@ def test_approvers_may_choose_a_contact_and_users_without_offers_may_not(
     response = client.get(choose_url(environment, q="Hopp"))
     assert response.status_code == 302
     assert response.url == reverse("wagtailadmin_home")
+
+
+def test_contact_search_by_id_chooses_that_contact(admin_client, environment):
+    make_contact(last_name="Hopper")
+    wanted = make_contact(last_name="Lamarr")
+    # Another contact whose e-mail contains the id.
+    make_contact(email=f"agent{wanted.pk}@example.com")
+
+    response = admin_client.get(
+        choose_url(environment, q=str(wanted.pk), next="/admin/")
+    )
+
+    assert response.status_code == 302
+    assert admin_client.session["interaction_preview_contacts"] == {
+        str(environment.pk): str(wanted.pk)
+    }
