@@ -48,6 +48,35 @@ def _next_url(request) -> str:
     return ""
 
 
+def contact_by_pk(model, text: str):
+    """The contact of ``model`` whose primary key is ``text``, or ``None``."""
+    if not text:
+        return None
+    try:
+        pk = model._meta.pk.to_python(text)
+        return model._default_manager.filter(pk=pk).first()
+    except (ValidationError, ValueError, OverflowError):
+        return None
+
+
+def search_contacts(environment: Environment, query: str) -> list:
+    """Up to :data:`MAX_RESULTS` contacts of ``environment``'s dimension
+    whose targetable text fields contain ``query``."""
+    model = environment.dimension_model
+    lookups = [
+        Q(**{f"{name}__icontains": query})
+        for name, spec in environment.condition_schema().contact_fields.items()
+        if spec.kind == TEXT
+    ]
+    if model is None or not query or not lookups:
+        return []
+    return list(
+        model._default_manager.filter(functools.reduce(operator.or_, lookups))
+        .order_by("pk")
+        .distinct()[:MAX_RESULTS]
+    )
+
+
 class PreviewContactView(View):
     def dispatch(self, request, *args, **kwargs):
         policy = policy_registry.get_by_type(Offer)
@@ -66,13 +95,14 @@ class PreviewContactView(View):
         next_url = _next_url(request)
         if "clear" in request.GET:
             return self._choose(None, next_url)
-        if (contact := self._by_pk(request.GET.get("choose", ""))) is not None:
-            return self._choose(contact.pk, next_url)
+        chosen = contact_by_pk(self.model, request.GET.get("choose", ""))
+        if chosen is not None:
+            return self._choose(chosen.pk, next_url)
         query = request.GET.get("q", "").strip()
         # An id is that contact, even if other contacts' texts contain it.
-        if (contact := self._by_pk(query)) is not None:
-            return self._choose(contact.pk, next_url)
-        contacts = self.search(query) if query else []
+        if (chosen := contact_by_pk(self.model, query)) is not None:
+            return self._choose(chosen.pk, next_url)
+        contacts = search_contacts(self.environment, query)
         if len(contacts) == 1:
             return self._choose(contacts[0].pk, next_url)
         return TemplateResponse(
@@ -86,32 +116,6 @@ class PreviewContactView(View):
                 "capped": len(contacts) == MAX_RESULTS,
                 "next": next_url,
             },
-        )
-
-    def _by_pk(self, text: str):
-        """The contact whose primary key is ``text``, or ``None``."""
-        if not text:
-            return None
-        try:
-            pk = self.model._meta.pk.to_python(text)
-            return self.model._default_manager.filter(pk=pk).first()
-        except (ValidationError, ValueError, OverflowError):
-            return None
-
-    def search(self, query: str) -> list:
-        """Contacts whose targetable text fields contain ``query``."""
-        schema = self.environment.condition_schema()
-        lookups = [
-            Q(**{f"{name}__icontains": query})
-            for name, spec in schema.contact_fields.items()
-            if spec.kind == TEXT
-        ]
-        if not lookups:
-            return []
-        return list(
-            self.model._default_manager.filter(functools.reduce(operator.or_, lookups))
-            .order_by("pk")
-            .distinct()[:MAX_RESULTS]
         )
 
     def _choose(self, pk, next_url: str):

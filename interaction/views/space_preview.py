@@ -13,11 +13,12 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permissions import policy_registry
 
 from ..delivery.propose import propose
-from ..engine.call import MAX_COUNT, Call
+from ..engine.call import ID_SEPARATOR, MAX_COUNT, Call
 from ..engine.catalogue import split_themes
 from ..engine.errors import EngineError
 from ..models import Offer, OfferCategory, OfferSpace
 from .get_form import GetFormView
+from .preview_contact import contact_by_pk, search_contacts
 
 
 class SpacePreviewForm(forms.Form):
@@ -25,7 +26,8 @@ class SpacePreviewForm(forms.Form):
         label=_("Contact"),
         required=False,
         help_text=_(
-            "The contact's id as the space identifies it (fields joined by |)."
+            "The contact's id as the space identifies it (fields joined by |), "
+            "or find one by name or e-mail above."
         ),
     )
     visitor = forms.CharField(label=_("Visitor id"), required=False)
@@ -102,6 +104,35 @@ class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
         kwargs = super().get_form_kwargs()
         kwargs["space"] = self.space
         return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["find"] = self.request.GET.get("find", "").strip()
+        context["found"] = self._found(context["find"])
+        return context
+
+    def _found(self, query: str) -> list[tuple[object, str]]:
+        """The contacts a search finds, each with the link that previews the
+        space for it (its id as the space identifies contacts)."""
+        environment = self.space.environment
+        if not query or environment.dimension_model is None:
+            return []
+        contacts = search_contacts(environment, query)
+        exact = contact_by_pk(environment.dimension_model, query)
+        if exact is not None and exact not in contacts:
+            contacts.insert(0, exact)
+        fields = self.space.identification_field_list
+        found = []
+        for contact in contacts:
+            params = self.request.GET.copy()
+            params.pop("find", None)
+            params["contact"] = ID_SEPARATOR.join(
+                str(contact.pk if name == "pk" else getattr(contact, name, ""))
+                for name in fields
+            )
+            params.setdefault("count", str(min(3, self.space.max_offers or 3)))
+            found.append((contact, "?" + params.urlencode()))
+        return found
 
     def form_valid(self, form):
         data = form.cleaned_data

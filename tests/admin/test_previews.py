@@ -1,8 +1,11 @@
 """Previews: an offer in each of its spaces; a space for a chosen contact."""
 
+import re
+from html import unescape
+
 from django.urls import reverse
 
-from tests.builders import make_offer, make_space
+from tests.builders import make_contact, make_offer, make_space
 
 
 def preview_url(space, **params):
@@ -13,17 +16,22 @@ def preview_url(space, **params):
     )
 
 
-def test_space_preview_lists_kept_and_dropped_offers_with_reasons(
-    admin_client, category, space, contact
-):
-    make_offer(category, "for-all", spaces=[space], title="For everyone")
-    make_offer(
+def seniors_offer(category, space):
+    """An offer on ``space`` for contacts aged 65 or more."""
+    return make_offer(
         category,
         "seniors",
         spaces=[space],
         title="Seniors",
         target_filter={"field": "age", "op": ">=", "value": 65},
     )
+
+
+def test_space_preview_lists_kept_and_dropped_offers_with_reasons(
+    admin_client, category, space, contact
+):
+    make_offer(category, "for-all", spaces=[space], title="For everyone")
+    seniors_offer(category, space)
 
     response = admin_client.get(preview_url(space, contact=contact.pk, count=3))
 
@@ -88,3 +96,19 @@ def test_space_preview_reports_bad_context_json(admin_client, space):
 
     assert response.status_code == 200
     assert "Not valid JSON" in response.content.decode()
+
+
+def test_space_preview_finds_a_contact_and_links_to_its_preview(
+    admin_client, category, space
+):
+    hopper = make_contact(first_name="Grace", last_name="Hopper", age=70)
+    make_contact(last_name="Lamarr")
+    seniors_offer(category, space)
+
+    html = admin_client.get(preview_url(space, find="hopp")).content.decode()
+    links = re.findall(r'<a href="(\?[^"]*contact=[^"]*)">([^<]*)</a>', html)
+
+    assert [unescape(label) for _link, label in links] == [str(hopper)]
+    result = admin_client.get(preview_url(space) + unescape(links[0][0])[1:])
+    assert "Contact identified." in result.content.decode()
+    assert "#1 Seniors" in result.content.decode()
