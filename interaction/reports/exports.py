@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.utils.encoding import force_str
 from django.utils.functional import cached_property
 
 #: What starts a formula in a spreadsheet cell.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Rows read from the database per round trip while exporting.
 CHUNK_SIZE = 2000
+#: What ``force_str(value, strings_only=True)`` returns as it is (a bool is an int).
+UNCHANGED_BY_FORCE_STR = (str, int, float, type(None))
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -34,6 +38,16 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _leaves_unchanged(function: Any, kind: type) -> bool:
+    """Whether ``function`` is Wagtail's last resort,
+    ``force_str(value, strings_only=True)``, on a type it returns as is."""
+    return (
+        isinstance(function, partial)
+        and function.func is force_str
+        and issubclass(kind, UNCHANGED_BY_FORCE_STR)
+    )
 
 
 class Rows:
@@ -93,7 +107,10 @@ class StreamingExportMixin:
         functions = self._preprocess_functions
         if key not in functions:
             choose = self.get_preprocess_function  # type: ignore[attr-defined]
-            functions[key] = choose(field, value, export_format)
+            function = choose(field, value, export_format)
+            if _leaves_unchanged(function, type(value)):
+                function = None
+            functions[key] = function
         function = functions[key]
         if function is not None:
             value = function(value)

@@ -2,10 +2,12 @@
 empty), only of the user's environments, streamed and formula-safe."""
 
 import csv
+import datetime
 import io
 
 import openpyxl
 import pytest
+from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
 from interaction.models import (
     ApiKey,
@@ -15,6 +17,7 @@ from interaction.models import (
     OfferSpace,
     TypologyRule,
 )
+from interaction.reports.exports import StreamingExportMixin
 from tests.builders import make_category, make_offer, make_rule, make_space, url
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +110,23 @@ def test_a_label_that_looks_like_a_formula_is_exported_as_text(
     client.force_login(role_user("administrator"))
     rows = csv_rows(client.get(url(Offer, "list"), {"export": "csv"}))
     assert rows[0]["Label"] == "'=cmd|' /C calc'!A0"
+
+
+def test_each_cell_is_prepared_by_its_own_type():
+    """The preparing function is chosen once per column and type of value:
+    a column of mixed types still prepares each value by its type."""
+
+    class Export(StreamingExportMixin, SpreadsheetExportMixin):
+        custom_field_preprocess = {"code": {"csv": str.upper}}
+
+    export = Export()
+    cells = [
+        export.preprocess_field_value("any", value, "csv")
+        for value in (["a", "b"], "=1+1", 3, None, "plain", ["c"])
+    ]
+    assert cells == ["a, b", "'=1+1", 3, None, "plain", "c"]
+    assert export.preprocess_field_value("code", "abc", "csv") == "ABC"
+    when = datetime.datetime(2026, 11, 20, 10, tzinfo=datetime.UTC)
+    assert export.preprocess_field_value("any", when, "xlsx") == when.replace(
+        tzinfo=None
+    )
