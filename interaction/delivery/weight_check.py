@@ -19,9 +19,11 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..engine.conditions import CONTEXT_PREFIX, condition_names
 from ..engine.core import call_values
 from ..engine.errors import InvalidDefinition
 from ..engine.evaluation import OfferTerms, TargetFilter, WeightRow, Window
+from ..engine.formulas import names, parse
 from ..models import Environment, Offer, OfferSpace, OfferWeight
 from .readers import DatabaseDirectory
 from .serving import _Catalogue
@@ -39,6 +41,8 @@ class RowResult:
     #: What the formula gives (``None``: not computed); or why it cannot count.
     value: float | None = None
     problem: str = ""
+    #: Its formula or condition reads the call's context, empty here.
+    reads_context: bool = False
 
 
 @dataclass
@@ -96,6 +100,11 @@ def _row_result(
     """What ``row`` alone gives: each of its terms compiled as the engine does."""
     readable = frozenset(kinds)
     result = RowResult(row)
+    try:
+        read = names(parse(row.value)) | condition_names(row.target_filter or {})
+    except InvalidDefinition:
+        read = set()
+    result.reads_context = any(name.startswith(CONTEXT_PREFIX) for name in read)
     window = Window(row.start_date, row.end_date)
     if window != Window():
         outside = _evaluate(OfferTerms(window=window), values, now, 0)

@@ -50,6 +50,7 @@ def test_preview_shows_the_weight_of_each_row_and_of_the_offer_for_the_contact(
         sort_order=2,
         target_filter={"field": "country", "op": "=", "value": "FR"},
     )
+    add_weight(offer, "context.basket * 2", label="Basket", sort_order=3)
     edit_url = url(Offer, "edit", offer)
     data = admin_form_data(admin_client, edit_url)
     # Unsaved edit: the adults' row now gives 20 + age.
@@ -66,6 +67,10 @@ def test_preview_shows_the_weight_of_each_row_and_of_the_offer_for_the_contact(
     assert "Base 1 gives 1.00" in html
     assert "Adults 20 + age gives 56.00" in html
     assert "French 100 does not apply: the contact does not match its condition" in html
+    assert (
+        "Basket context.basket * 2 gives 0.00 (reads the call context, empty here)"
+        in html
+    )
     assert f"{space.label}: weight 56.00" in html
     # Nothing was saved by the preview.
     offer.refresh_from_db()
