@@ -43,6 +43,13 @@ _COLUMNS = ("rule_id", "offer_id", "channel", "period_start", "used", "cap")
 def _upsert(rows: Sequence[tuple], condition: str) -> list[Taken]:
     """Add each row's ``used`` to its counter (created if missing) where
     ``condition`` holds; the (rule id, offer id) of the counters changed."""
+    sql, params = _upsert_statement(rows, condition)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(rule_id, offer_id) for rule_id, offer_id in cursor.fetchall()]
+
+
+def _upsert_statement(rows: Sequence[tuple], condition: str) -> tuple[str, list]:
     table = connection.ops.quote_name(CapUsage._meta.db_table)
     field = CapUsage._meta.get_field("period_start")
     placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
@@ -56,9 +63,7 @@ def _upsert(rows: Sequence[tuple], condition: str) -> list[Taken]:
         f"used = {table}.used + excluded.used, cap = excluded.cap "
         f"WHERE {condition} RETURNING rule_id, offer_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(rule_id, offer_id) for rule_id, offer_id in cursor.fetchall()]
+    return sql, params
 
 
 #: The cap of a counter counted for a contact its rule does not apply to.
@@ -73,15 +78,30 @@ def uncapped(cap: CapPeriod) -> CapPeriod:
 def take(wanted: Iterable[tuple[CapPeriod, int]]) -> set[Taken]:
     """Take one proposition of each (counter, offer id) still under its cap, in
     one statement; the (rule id, offer id) taken."""
+    rows = _take_rows(wanted)
+    if not rows:
+        return set()
+    return set(_upsert(rows, _under_cap()))
+
+
+def take_statement(wanted: Iterable[tuple[CapPeriod, int]]) -> tuple[str, list]:
+    """:func:`take` as SQL and parameters (``… RETURNING rule_id, offer_id``),
+    for a statement that stores what it takes at once (PostgreSQL's
+    data-modifying ``WITH``)."""
+    return _upsert_statement(_take_rows(wanted), _under_cap())
+
+
+def _take_rows(wanted: Iterable[tuple[CapPeriod, int]]) -> list[tuple]:
     # In key order, the order :func:`lock` takes counters in (no deadlock).
-    rows = sorted(
+    return sorted(
         (cap.rule_id, offer_id, cap.channel, cap.start, 1, cap.quantity)
         for cap, offer_id in wanted
     )
-    if not rows:
-        return set()
+
+
+def _under_cap() -> str:
     table = connection.ops.quote_name(CapUsage._meta.db_table)
-    return set(_upsert(rows, f"{table}.used + excluded.used <= excluded.cap"))
+    return f"{table}.used + excluded.used <= excluded.cap"
 
 
 def lock(counters: Iterable[tuple[CapPeriod, int]]) -> dict[Taken, int]:

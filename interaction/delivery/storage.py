@@ -18,16 +18,24 @@ from django.utils import timezone
 
 from ..engine import core, statuses, typology
 from ..engine.call import CapPeriod, Outcome, Proposal
+from ..engine.catalogue import CompiledRule
 from ..models import Proposition
 from . import caps
 from .snapshot import get_snapshot
+
+Counters = list[tuple[CompiledRule, CapPeriod]]
 
 
 def store_propositions(
     outcome: Outcome, interaction_id: uuid.UUID
 ) -> tuple[list[Proposal], list[int | None]]:
     """Store the outcome's propositions: those stored and their ids."""
-    proposals, taken = _take_caps(outcome)
+    counters = _counters(outcome)
+    if counters and connection.vendor == "postgresql":
+        ids = _take_and_insert(outcome, interaction_id, counters)
+        if ids is not None:
+            return outcome.proposals, ids
+    proposals, taken = _take_caps(outcome, counters)
     try:
         ids = _insert(outcome, interaction_id, proposals)
     except BaseException:
@@ -36,14 +44,14 @@ def store_propositions(
     return proposals, ids
 
 
-def _take_caps(outcome: Outcome) -> tuple[list[Proposal], list[tuple[CapPeriod, int]]]:
-    """The proposals that got every counter they need, and what they took.
+def _counters(outcome: Outcome) -> Counters:
+    """The global caps storing the outcome takes, each with its counter.
 
     A budget counts every contact's propositions: the counters of rules that
     do not apply to this contact are counted too, never refusing."""
     space = outcome.space
     applying = {rule.id for rule in outcome.capping_rules}
-    counters = [
+    return [
         (rule, cap if rule.id in applying else caps.uncapped(cap))
         for rule, cap in zip(
             outcome.counted_rules,
@@ -52,19 +60,62 @@ def _take_caps(outcome: Outcome) -> tuple[list[Proposal], list[tuple[CapPeriod, 
         )
         if typology.takes_cap(rule, space.initial_status)
     ]
+
+
+def _wanted(proposals: list[Proposal], counters: Counters, held) -> list:
+    return [
+        (cap, proposal.offer.id)
+        for proposal in proposals
+        if proposal.offer.id not in held
+        for rule, cap in counters
+        if typology.applies_to(rule, proposal.offer.id)
+    ]
+
+
+def _take_and_insert(
+    outcome: Outcome, interaction_id: uuid.UUID, counters: Counters
+) -> list[int | None] | None:
+    """PostgreSQL: take every counter the proposals need and insert them in
+    one statement (data-modifying CTEs), all or nothing for the insert: the
+    ids, or ``None`` when a budget ran out (what was taken is given back,
+    and :func:`_take_caps` finds the offers that replace it)."""
+    proposals = outcome.proposals
+    wanted = _wanted(proposals, counters, ())
+    if not wanted:
+        return None
+    take_sql, take_params = caps.take_statement(wanted)
+    insert_sql, insert_params = _insert_statement(outcome, interaction_id, proposals)
+    table = connection.ops.quote_name(Proposition._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
+    sql = (
+        f"WITH taken AS ({take_sql}), stored AS ("
+        f"INSERT INTO {table} ({columns}) SELECT * FROM ({insert_sql}) AS rows "
+        "WHERE (SELECT count(*) FROM taken) = %s RETURNING id, rank) "
+        "SELECT id, rank, NULL, NULL FROM stored "
+        "UNION ALL SELECT NULL, NULL, rule_id, offer_id FROM taken"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, take_params + insert_params + [len(wanted)])
+        rows = cursor.fetchall()
+    ids = {rank: pk for pk, rank, _rule, _offer in rows if pk is not None}
+    if ids:
+        return [ids[proposal.rank] for proposal in proposals]
+    got = {(rule, offer) for pk, _rank, rule, offer in rows if pk is None}
+    caps.give_back(item for item in wanted if (item[0].rule_id, item[1]) in got)
+    return None
+
+
+def _take_caps(
+    outcome: Outcome, counters: Counters
+) -> tuple[list[Proposal], list[tuple[CapPeriod, int]]]:
+    """The proposals that got every counter they need, and what they took."""
     proposals = outcome.proposals
     if not counters:
         return proposals, []
     held: dict[int, list[tuple[CapPeriod, int]]] = {}
     refused: set[int] = set()
     while True:
-        wanted = [
-            (cap, proposal.offer.id)
-            for proposal in proposals
-            if proposal.offer.id not in held
-            for rule, cap in counters
-            if typology.applies_to(rule, proposal.offer.id)
-        ]
+        wanted = _wanted(proposals, counters, held)
         got = caps.take(wanted)
         for cap, offer_id in wanted:
             if (cap.rule_id, offer_id) in got:
@@ -108,11 +159,15 @@ _COLUMNS = (
 
 
 @functools.cache
+def _values_sql(rows: int) -> str:
+    return "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * rows)
+
+
+@functools.cache
 def _insert_sql(vendor: str, rows: int) -> str:
     table = connection.ops.quote_name(Proposition._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * rows)
-    return f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"
+    return f"INSERT INTO {table} ({columns}) {_values_sql(rows)} RETURNING id"
 
 
 def _insert(
@@ -121,6 +176,17 @@ def _insert(
     """One ``INSERT … RETURNING id`` of the proposals (in this order)."""
     if not proposals:
         return []
+    _sql, params = _insert_statement(outcome, interaction_id, proposals)
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor, len(proposals)), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _insert_statement(
+    outcome: Outcome, interaction_id: uuid.UUID, proposals: list[Proposal]
+) -> tuple[str, list]:
+    """The proposals' rows as ``VALUES`` (columns :data:`_COLUMNS`) and its
+    parameters."""
     space = outcome.space
     meta = Proposition._meta
     uuid_value = meta.get_field("interaction_id").get_db_prep_value(
@@ -147,9 +213,7 @@ def _insert(
             event_date,
             now,
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor, len(proposals)), params)
-        return [row[0] for row in cursor.fetchall()]
+    return _values_sql(len(proposals)), params
 
 
 def update_status(proposition: Proposition, status: str) -> Proposition:

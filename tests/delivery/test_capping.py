@@ -8,7 +8,7 @@ from django.db import connection
 from interaction.delivery import propose as services
 from interaction.delivery import snapshot
 from interaction.engine.call import Call
-from interaction.models import OfferWeight, Proposition, TypologyRule
+from interaction.models import CapUsage, OfferWeight, Proposition, TypologyRule
 from tests.builders import (
     make_category,
     make_contact,
@@ -143,3 +143,5 @@ def test_an_offer_over_its_cap_at_storage_gives_its_place_to_the_next(environmen
     assert Proposition.objects.filter(offer=capped).count() == BUDGET
     assert Proposition.objects.filter(offer=free).count() == CALLS - BUDGET
     assert all(result.propositions[0].rank == 1 for result in results)
+    # What refused calls took was given back: the counter holds the budget.
+    assert CapUsage.objects.get(offer=capped).used == BUDGET
