@@ -33,6 +33,15 @@ urlpatterns = [
 def test_the_demo_front_page_shows_offers_with_their_banners(
     browser, live_server, settings, tmp_path
 ):
+    from wagtail.models import Collection, Locale, Page
+
+    # Wagtail's roots, as its migrations create them (a transactional test
+    # may run after another one flushed the database).
+    Locale.objects.get_or_create(language_code="en")
+    if Page.get_first_root_node() is None:
+        Page.add_root(instance=Page(title="Root", slug="root"))
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
     settings.ROOT_URLCONF = __name__
     settings.INTERACTION_CONTACT_RESOLVER = "home.contacts.contact_from_request"
     call_command("interaction_demo", no_migrate=True, contacts=50, stdout=StringIO())
