@@ -8,7 +8,15 @@ import re
 from django.urls import reverse
 
 from interaction.models import Offer
-from tests.builders import add_weight, admin_form_data, make_contact, url
+from tests.builders import (
+    add_weight,
+    admin_form_data,
+    make_category,
+    make_contact,
+    make_offer,
+    make_space,
+    url,
+)
 
 
 def choose_url(environment, **params):
@@ -174,3 +182,18 @@ def test_contact_search_by_id_chooses_that_contact(admin_client, environment):
     assert admin_client.session["interaction_preview_contacts"] == {
         str(environment.pk): str(wanted.pk)
     }
+
+
+def test_preview_of_an_anonymous_environments_offer_needs_no_contact(
+    admin_client, anonymous_environment
+):
+    space = make_space(anonymous_environment, "visitor-banner")
+    category = make_category(anonymous_environment)
+    offer = add_weight(make_offer(category, "welcome", spaces=[space]), "7")
+    data = admin_form_data(admin_client, url(Offer, "edit", offer))
+
+    html = text(preview(admin_client, offer, data))
+
+    assert "For every visitor (anonymous environment), now:" in html
+    assert f"{space.label}: weight 7.00" in html
+    assert "Choose a contact" not in html
