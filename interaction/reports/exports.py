@@ -73,7 +73,7 @@ class GroupedRows(Rows):
     a time."""
 
     def __iter__(self) -> Iterator[Any]:
-        rows = self.rows
+        rows: Any = self.rows  # a values() queryset
         return iter(
             rows._iterable_class(rows, chunked_fetch=False, chunk_size=CHUNK_SIZE)
         )

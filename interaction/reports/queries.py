@@ -211,7 +211,7 @@ def over_time(propositions: QuerySet) -> list[dict[str, Any]]:
 
 
 def _every_day(
-    by_day: Mapping[datetime.date, Mapping[str, Any]],
+    by_day: Mapping[datetime.date, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     if not by_day:
         return []
