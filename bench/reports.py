@@ -8,11 +8,12 @@ space and contact; 70% proposed, 15% presented, 10% accepted, 5% rejected;
 no campaign), then ``VACUUM ANALYZE``. They are reported through the real report views,
 as a superuser's admin request (``RequestFactory``, the response rendered
 whole): the offer analysis page per offer, per day, per space and over the
-last 7 days (each page: the grouped rows, read once, and the chart per day:
-two grouped queries), the proposition history's first page (a count and 50
-rows), and the CSV export of the analysis per day (every offer and day,
-streamed). Each line prints the median and the slowest of ``--repeat``
-requests after one warm-up request, and the load average.
+last 7 days (each page: one statement for its 50 rows, their number and, per
+day, the chart; otherwise one more grouped query for the chart), the
+proposition history's first page (a count and 50 rows), and the CSV export
+of the analysis per day (every offer and day, streamed). Each line prints
+the median and the slowest of ``--repeat`` requests after one warm-up
+request, and the load average.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/interaction_bench_reports \
         .venv/bin/python bench/reports.py
