@@ -48,7 +48,8 @@ _GROUP_FIELDS = {
 FIGURES = ("propositions", "presented", "accepted", "rejected")
 #: PostgreSQL's memory for the grouping of a report's page (the default,
 #: 4 MB, spills the 60,729 groups of 1,000 offers over 60 days to disk: they
-#: take 15 MB); per process, set for that statement only.
+#: take 15 MB); per process, ``SET LOCAL`` in the statement's transaction
+#: (the request's, with ``ATOMIC_REQUESTS``).
 WORK_MEM = "32MB"
 
 
