@@ -693,7 +693,9 @@ def test_the_preview_renders_the_draft_offer_in_the_sandbox(
 
     body = html.split("<body>")[1]
     assert "<i>Duo draft</i><p>Hello</p>" in body
-    assert_harmless(body)
+    # The draft's rendering (the page around it has the weight check's script).
+    start = body.index("<i>Duo draft</i>")
+    assert_harmless(body[start : body.index("</section>", start)])
     assert Offer.objects.get(pk=offer.pk).live
 
 
