@@ -7,8 +7,9 @@ API:
 - ``/bench/floor`` runs one indexed query on the proposition table (the
   contact's recent propositions, first 10 ids) and returns JSON;
 - ``/bench/floor-insert`` inserts ``count`` proposition rows, filled as the
-  engine fills them, with ONE ``INSERT … RETURNING id`` in autocommit and
-  returns their ids.
+  engine fills them, with ONE ``INSERT … RETURNING id`` in autocommit
+  (committed as the plugin commits its own, see ``INTERACTION_ASYNC_COMMIT``)
+  and returns their ids.
 
 ``FLOOR_ENVIRONMENT_ID`` and ``FLOOR_SPACES`` are set by the bench scripts
 before the first request.
@@ -25,6 +26,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from interaction.delivery.storage import commit_mode
 from interaction.models import Proposition
 
 from .common import FLOOR_CONTACT_PREFIX
@@ -107,7 +109,8 @@ def floor_insert(request):
             value = row[field.attname] if field.attname in row else field.get_default()
             params.append(field.get_db_prep_save(value, connection))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        # Committed as the plugin commits what it stores (INTERACTION_ASYNC_COMMIT).
+        cursor.execute(commit_mode() + sql, params)
         ids = [row[0] for row in cursor.fetchall()]
     return JsonResponse({"ids": ids})
 

@@ -16,6 +16,7 @@ import uuid
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .. import conf
 from ..engine import core, statuses, typology
 from ..engine.call import CapPeriod, Outcome, Proposal
 from ..engine.catalogue import CompiledRule
@@ -95,7 +96,7 @@ def _take_and_insert(
         "UNION ALL SELECT NULL, NULL, rule_id, offer_id FROM taken"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, take_params + insert_params + [len(wanted)])
+        cursor.execute(commit_mode() + sql, take_params + insert_params + [len(wanted)])
         rows = cursor.fetchall()
     ids = {rank: pk for pk, rank, _rule, _offer in rows if pk is not None}
     if ids:
@@ -177,9 +178,28 @@ def _insert(
     if not proposals:
         return []
     _sql, params = _insert_statement(outcome, interaction_id, proposals)
+    sql = commit_mode() + _insert_sql(connection.vendor, len(proposals))
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor, len(proposals)), params)
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+#: Sent before a storing statement, in the same query (one round trip):
+#: PostgreSQL runs both as one implicit transaction, committed without
+#: waiting for the disk.
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
+
+
+def commit_mode() -> str:
+    """:data:`ASYNC_COMMIT` when it applies (:func:`.conf.async_commit`, on
+    PostgreSQL, outside the caller's transaction), else nothing."""
+    if (
+        connection.vendor == "postgresql"
+        and connection.get_autocommit()
+        and conf.async_commit()
+    ):
+        return ASYNC_COMMIT
+    return ""
 
 
 def _insert_statement(
