@@ -29,8 +29,10 @@ is full and the next bound is below the lowest weight kept.
 the call's seed, the contact and the offer only), as in a full evaluation,
 so the scan proposes exactly what a full evaluation proposes, in the same
 order, for the same seed. Computing a key costs less than evaluating the
-offer: a member of a group whose bound ties the lowest weight kept is
-evaluated only if its key beats the lowest kept one's.
+offer: a refined group's keys are computed at once (:meth:`.ties.Ties.of`)
+and its members taken in the order of their keys, so once the heap is full
+at the group's weight, the first member with a larger key than the lowest
+kept one's ends the group.
 
 **Soundness.** The bounds hold for the values within the fields' domains.
 Values read that are not numbers (``None``, text) make a formula 0, which
@@ -64,6 +66,7 @@ from .formulas import (
     names,
     parse,
 )
+from .ties import Ids, Ties
 
 Ranked = tuple[CompiledOffer, float]
 
@@ -190,6 +193,9 @@ class Group:
     #: a group of one offer.
     weight: OfferTerms | None = None
     threshold: Threshold | None = None
+    #: ``offers``' ids packed for computing their tie keys at once; ``None``
+    #: for a group of one offer.
+    ids: Ids | None = None
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,8 @@ def build_index(
                 kinds=kinds, weight_rows=rows, multipliers=multipliers
             )
         sorted_offers, threshold = _by_threshold(offers_of_group)
-        groups.append(Group(bound, sorted_offers, weight, threshold))
+        ids = Ids([offer.id for offer in sorted_offers])
+        groups.append(Group(bound, sorted_offers, weight, threshold, ids))
     groups.sort(key=lambda group: -group.bound)
     checks = tuple((name, *domains[name]) for name in sorted(relied_on))
     return SpaceIndex(tuple(groups), checks)
@@ -451,7 +458,7 @@ def best(
     date: datetime.datetime,
     space_id: int,
     depth: int,
-    tie: Callable[[int], float],
+    tie: Ties,
     scope: Scope | None = None,
     excluded: Callable[[CompiledOffer], bool] | None = None,
 ) -> list[Ranked]:
@@ -476,7 +483,12 @@ def best(
         if refined and (position == count or -refined[0][0] >= groups[position].bound):
             negative, at, cut = heapq.heappop(refined)
             bound = -negative
-            members = groups[at].offers[:cut]
+            group = groups[at]
+            assert group.ids is not None
+            keys = tie.of(group.ids, cut)
+            if full and bound == floor and -min(keys) < floor_tie:
+                continue  # every member at best tied with the lowest kept
+            order = sorted(range(cut), key=keys.__getitem__)
         elif position < count:
             group = groups[position]
             position += 1
@@ -493,17 +505,22 @@ def best(
                 if not isinstance(weight, str) and weight > 0:
                     heapq.heappush(refined, (-weight, position - 1, cut))
                 continue
-            members = group.offers
+            keys = [tie(group.offers[0].id)]
+            order = [0]
         else:
             break
         if full and bound < floor:
             break
-        for offer in members:
+        members = group.offers
+        # Members in the order of their keys: once one is at best tied with
+        # the lowest kept and has a larger key, so have the ones left.
+        for i in order:
             if full and bound < floor:
                 break  # neither this member nor the ones left can enter
-            key = tie(offer.id)
+            key = keys[i]
             if full and bound == floor and -key < floor_tie:
-                continue  # at best tied with the lowest kept, with a larger key
+                break
+            offer = members[i]
             if scope is not None and not in_scope(scope, offer):
                 continue
             weight = offer.terms.evaluate(values, today, date, space_id)

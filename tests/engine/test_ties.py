@@ -3,6 +3,8 @@ fixes per contact (a key per (seed, contact, offer)), so a batch run, a
 preview and inbound calls with the same seed agree contact by contact while
 contacts still get different orders."""
 
+import random
+
 import pytest
 
 from interaction.engine import ties
@@ -51,3 +53,17 @@ def test_a_preview_and_a_call_with_the_same_seed_order_ties_alike(world, space):
         shown = codes(world.ask(space, contact, seed=seed, explain=False))
         previewed = codes(world.ask(space, contact, seed=seed, explain=True))
         assert shown == previewed
+
+
+@pytest.mark.parametrize("count", [None, 0, 1, 57, 300])
+def test_a_groups_keys_computed_at_once_are_each_offers_key(count):
+    """``Ties.of`` (a whole group's keys, for big spaces) gives exactly the keys
+    of the offers one by one, in their order, the first ``count`` of them."""
+    rng = random.Random(count)
+    ids = [0, 1, 2**63 - 1] + [rng.randrange(1, 2**40) for _ in range(197)]
+    packed = ties.Ids(ids)
+    for seed in range(20):
+        keys = ties.tie_keys(seed, str(seed * 7))
+        expected = [keys(offer_id) for offer_id in ids]
+        assert keys.of(packed, count) == expected[:count]
+    assert ties.tie_keys(1, "").of(ties.Ids([])) == []
