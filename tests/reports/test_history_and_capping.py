@@ -69,6 +69,33 @@ def test_history_filters_by_space_and_campaign(delivery, history, space, offer):
     assert len(rows) == Proposition.objects.filter(space=history["mail"]).count()
 
 
+def test_the_history_export_names_environment_space_and_campaign(
+    delivery, history, space, offer, environment
+):
+    campaign = make_campaign(space, offers=[offer])
+    in_campaign = record(offer, space, "7", status="accepted", when=DAY2)
+    Proposition.objects.filter(pk=in_campaign.pk).update(campaign=campaign)
+    rows = {
+        int(row["Id"]): row
+        for row in csv_rows(delivery.get(HISTORY, {"export": "csv"}))
+    }
+    row = rows[in_campaign.pk]
+    assert (row["Environment"], row["Space"], row["Campaign"]) == (
+        environment.code,
+        space.code,
+        campaign.title,
+    )
+    assert (row["Offer code"], row["Contact"], row["Status"]) == (
+        offer.code,
+        "7",
+        "accepted",
+    )
+    assert row["Date"] == str(DAY2)
+    others = [r for pk, r in rows.items() if pk != in_campaign.pk]
+    assert others and all(r["Campaign"] == "" for r in others)
+    assert {r["Space"] for r in others} == {space.code, history["mail"].code}
+
+
 def test_history_rows_link_to_their_offer(delivery, history, offer):
     html = delivery.get(HISTORY, {"offer_code": "gold-card"}).content.decode()
     assert f'href="{url(type(offer), "inspect", offer)}"' in html
