@@ -64,6 +64,10 @@ BAR_HEIGHT = 22
 BAR_GAP = 6
 LABEL_WIDTH = 180
 LABEL_CHARS = 26
+#: A generous width of one character of a bar's value at the charts' 12px font:
+#: the plot leaves room for the longest value written after its bar.
+VALUE_CHAR_WIDTH = 8
+VALUE_GAP = 4
 MARGIN = 8
 AXIS_WIDTH = 48
 AXIS_HEIGHT = 36
@@ -159,7 +163,7 @@ class Bar:
 
     @property
     def value_x(self) -> float:
-        return self.x + self.width + 4
+        return self.x + self.width + VALUE_GAP
 
 
 @dataclass
@@ -300,7 +304,9 @@ def bar_chart(
     top = max((value for _, value in items), default=0.0)
     scale = nice_scale(top)
     plot_left = LABEL_WIDTH + MARGIN
-    plot_width = WIDTH - plot_left - MARGIN * 3
+    longest = max((len(format_number(value)) for _, value in items), default=0)
+    value_room = max(MARGIN * 2, VALUE_GAP + longest * VALUE_CHAR_WIDTH)
+    plot_width = WIDTH - plot_left - MARGIN - value_room
     span = scale[-1] or 1.0
     bars = [
         Bar(

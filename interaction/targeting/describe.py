@@ -10,6 +10,8 @@ it is trusted: the text is escaped where it is shown.
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -30,6 +32,20 @@ _OPERATORS = {
     "is empty": "is empty",
     "is not empty": "is not empty",
 }
+
+#: Ordering a date reads differently: ``signup_date >= {"today": -30}`` is
+#: "on or after 30 days before today", not "at least 30 days before today"
+#: (which reads as the opposite). The builder's words (``DATE_OPERATOR_LABELS``).
+_DATE_OPERATORS = {
+    "=": "is on",
+    "!=": "is not on",
+    "<": "is before",
+    "<=": "is on or before",
+    ">": "is after",
+    ">=": "is on or after",
+}
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]|$)")
 
 #: The longest description given (characters); a longer one is cut.
 MAX_LENGTH = 2_000
@@ -71,10 +87,27 @@ def _comparison(node: dict) -> str:
         return _("(not a valid condition)")
     if name.startswith(CONTEXT_PREFIX):
         name = _("the call's %(name)s") % {"name": name[len(CONTEXT_PREFIX) :]}
-    words = _OPERATORS[op]
+    value = node.get("value")
+    words = (
+        _DATE_OPERATORS.get(op, _OPERATORS[op]) if _is_date(value) else _OPERATORS[op]
+    )
     if op in ("is empty", "is not empty"):
         return f"{name} {words}"
-    return f"{name} {words} {_value(node.get('value'))}"
+    return f"{name} {words} {_value(value)}"
+
+
+def _is_date(value: Any) -> bool:
+    """A relative date, or a date (and time) written as the builder writes them
+    (``2026-12-01``, ``2026-12-01T10:00``)."""
+    if isinstance(value, dict):
+        return set(value) == {"today"}
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _value(value: Any) -> str:

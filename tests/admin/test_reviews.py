@@ -27,7 +27,7 @@ FILTER = {
 def test_conditions_read_as_sentences():
     assert describe_condition(FILTER) == (
         "country is one of “FR”, “BE” and (age is at least 18 or "
-        "not (loyalty_tier is “none”)) and signup_date is at least 30 days "
+        "not (loyalty_tier is “none”)) and signup_date is on or after 30 days "
         "before today and the call's language is “fr”"
     )
     assert describe_condition(None) == ""
@@ -36,6 +36,23 @@ def test_conditions_read_as_sentences():
     )
     assert describe_condition({"any": []}) == "never"
     assert describe_condition(["not", "a", "tree"]) == "(not a valid condition)"
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "sentence"),
+    [
+        # "at least 30 days before today" read as the opposite of the filter
+        # (signed up within the last 30 days), found in the workflow preview.
+        (">=", {"today": -30}, "signup_date is on or after 30 days before today"),
+        ("<", {"today": 0}, "signup_date is before today"),
+        ("<=", "2026-06-30", "signup_date is on or before “2026-06-30”"),
+        ("=", "2026-06-30T10:00", "signup_date is on “2026-06-30T10:00”"),
+        ("=", "20260630", "signup_date is “20260630”"),
+    ],
+)
+def test_dates_are_compared_in_words_of_dates(op, value, sentence):
+    condition = {"field": "signup_date", "op": op, "value": value}
+    assert describe_condition(condition) == sentence
 
 
 @pytest.fixture

@@ -46,6 +46,17 @@ def test_bar_lengths_are_proportional_to_values():
     assert c == 0
 
 
+def test_the_longest_bar_leaves_room_for_its_value():
+    # Found in the demo: a simulation's 1,000 propositions read "1,0", the
+    # value written after a bar the whole plot wide ran out of the drawing.
+    chart = charts.bar_chart(
+        [{"k": "Car insurance", "v": 1000}, {"k": "Home insurance", "v": 41}], "k", "v"
+    )
+    widest = chart.bars[0]
+    assert widest.text == "1,000"
+    assert widest.value_x + len(widest.text) * 7.5 <= chart.width
+
+
 def test_labels_are_escaped():
     html = render(
         '{% bar_chart rows "label" "n" title=title %}',
