@@ -200,7 +200,7 @@ class OfferAnalysisView(InteractionReportView):
             ),
             Column("offer_code", label=_("Code")),
             Column("offer_state", label=_("State")),
-            Column("environment", label=_("Environment")),
+            Column("environment_label", label=_("Environment")),
             *(
                 Column(name, label=label, accessor=get)
                 for name, label, get in self._group_columns
@@ -316,48 +316,38 @@ class PropositionHistoryView(InteractionReportView):
     def export_rows(self, object_list) -> Rows:
         # Dicts, not instances: building a proposition, its offer, space and
         # campaign page per row was most of a large export's time.
-        return Rows(object_list.values(*EXPORTED_FIELDS), model=Proposition)
+        fields = [field for _name, _label, field in HISTORY_EXPORT]
+        return Rows(object_list.values(*fields), model=Proposition)
 
     @cached_property
     def export_columns(self):
-        def text(name):
-            return lambda row: row[name] or ""
-
         return OrderedDict(
-            [
-                ("id", (_("Id"), _getter("id"))),
-                ("event_date", (_("Date"), _getter("event_date"))),
-                ("environment", (_("Environment"), text("environment__code"))),
-                ("contact_key", (_("Contact"), _getter("contact_key"))),
-                ("visitor_id", (_("Visitor"), _getter("visitor_id"))),
-                ("offer_code", (_("Offer code"), _getter("offer_code"))),
-                ("space", (_("Space"), text("space__code"))),
-                ("campaign", (_("Campaign"), text("campaign__title"))),
-                ("channel", (_("Channel"), _getter("channel"))),
-                ("rank", (_("Rank"), _getter("rank"))),
-                ("weight", (_("Weight"), _getter("weight"))),
-                ("status", (_("Status"), _getter("status"))),
-                ("last_modified", (_("Last modified"), _getter("last_modified"))),
-            ]
+            (name, (label, _text(field) if "__" in field else _getter(field)))
+            for name, label, field in HISTORY_EXPORT
         )
 
 
-#: What the proposition history's export reads of each row.
-EXPORTED_FIELDS = (
-    "id",
-    "event_date",
-    "environment__code",
-    "contact_key",
-    "visitor_id",
-    "offer_code",
-    "space__code",
-    "campaign__title",
-    "channel",
-    "rank",
-    "weight",
-    "status",
-    "last_modified",
+#: The proposition history's export: each column's name, heading and the
+#: ``values()`` field it writes (a related one is empty when there is none).
+HISTORY_EXPORT = (
+    ("id", _("Id"), "id"),
+    ("event_date", _("Date"), "event_date"),
+    ("environment", _("Environment"), "environment__code"),
+    ("contact_key", _("Contact"), "contact_key"),
+    ("visitor_id", _("Visitor"), "visitor_id"),
+    ("offer_code", _("Offer code"), "offer_code"),
+    ("space", _("Space"), "space__code"),
+    ("campaign", _("Campaign"), "campaign__title"),
+    ("channel", _("Channel"), "channel"),
+    ("rank", _("Rank"), "rank"),
+    ("weight", _("Weight"), "weight"),
+    ("status", _("Status"), "status"),
+    ("last_modified", _("Last modified"), "last_modified"),
 )
+
+
+def _text(name: str) -> Callable[[Any], Any]:
+    return lambda row: row[name] or ""
 
 
 class CappingView(InteractionReportView):
