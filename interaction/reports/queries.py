@@ -267,17 +267,22 @@ def offer_labels(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], Off
     }
 
 
-def environment_codes() -> dict[int, str]:
-    return dict(Environment.objects.values_list("pk", "code"))
+def environment_names() -> dict[int, tuple[str, str]]:
+    """(code, label) per environment id."""
+    return {
+        pk: (code, label)
+        for pk, code, label in Environment.objects.values_list("pk", "code", "label")
+    }
 
 
 def decorate(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
     """Offer analysis rows with rates, the offer (or ``None`` once deleted),
-    its label and state, the environment's code and the space's or campaign's
+    its label and state, the environment's code (exports) and label (the
+    page) and the space's or campaign's
     name, looked up a page of rows at a time (after grouping: the grouped
     query joins nothing); what a page looked up is kept for the next pages
     (an export of every offer and day meets the same offers on every page)."""
-    environments = environment_codes()
+    environments = environment_names()
     offers: dict[tuple[int, str], tuple[Offer | None, str]] = {}
     spaces: dict[int, str] = {}
     campaigns: dict[int, str] = {}
@@ -291,7 +296,9 @@ def decorate(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
             decorated["offer"] = offer
             decorated["offer_label"] = offer.label if offer else row["offer_code"]
             decorated["offer_state"] = state
-            decorated["environment"] = environments.get(row["environment_id"], "")
+            code, label = environments.get(row["environment_id"], ("", ""))
+            decorated["environment"] = code
+            decorated["environment_label"] = label
             if "space_id" in row:
                 decorated["space"] = spaces.get(row["space_id"], "")
             if "campaign_id" in row:

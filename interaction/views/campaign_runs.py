@@ -27,7 +27,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets import Button, HeaderButton
 
 from ..campaigns import export, runs
-from ..models import CampaignPage, CampaignRun, CampaignRunChunk
+from ..models import CampaignPage, CampaignRun, CampaignRunChunk, OfferSpace
 from ..models.choices import ChunkStatus, RunStatus
 from .progress import REFRESH_MS, ProgressFragmentMixin, display
 
@@ -209,6 +209,8 @@ class RunView(
         run = self.run
         context.update(
             run=display(run),
+            # The run keeps the space's code (codes are unique site-wide).
+            space=OfferSpace.objects.filter(code=run.spec.get("space_code")).first(),
             refresh_ms=REFRESH_MS,
             failed_chunks=CampaignRunChunk.objects.filter(
                 run=run, status=ChunkStatus.FAILED

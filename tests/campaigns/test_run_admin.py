@@ -60,6 +60,8 @@ def test_a_delivery_manager_starts_a_run_and_follows_it(client, role_user, campa
 
     detail = client.get(url("detail", run)).content.decode()
     assert "Download CSV" in detail and "Mark as sent" in detail
+    # The space by its label, as everywhere else, not its code.
+    assert "<dt>Space</dt><dd>Mailing</dd>" in detail
     fragment = client.get(url("detail", run) + "?fragment=1").content.decode()
     assert 'data-run-active="0"' in fragment
     assert "24" in fragment  # propositions written

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
@@ -46,6 +47,9 @@ def test_per_offer_figures_equal_the_table(delivery, history, counted, environme
     assert (gold["accepted"], gold["accepted_rate"]) == (2, 40.0)
     assert (gold["rejected"], gold["rejected_rate"]) == (1, 20.0)
     assert gold["presented"] == 4
+    # The page names the environment as the other reports do (its export, by code).
+    cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", response.content.decode())
+    assert environment.label in cells and environment.code not in cells
 
 
 @pytest.mark.parametrize("by", ["day", "space", "campaign"])
