@@ -10,12 +10,17 @@ backend's converters), so rows are what ``values_list()`` would return.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
 from django.db.models import Field, QuerySet
 from django.db.models.expressions import RawSQL
+
+
+def _json_list(value, _expression, _connection):
+    return None if value is None else json.loads(value)
 
 
 class _Marker:
@@ -162,6 +167,33 @@ class PreparedQuery:
             + [(index + offset, name, field) for index, name, field in second.slots],
             converters,
             width,
+        )
+
+    def collected(self) -> PreparedQuery:
+        """One row per value of the first column, each other column holding
+        the values of that value's rows as a list (the lists in one order):
+        a query of many narrow rows sent as a few, and converted as a few.
+
+        PostgreSQL collects into arrays, SQLite into JSON arrays (decoded
+        here); the other columns' converters are not applied.
+        """
+        vendor = connections[self.alias].vendor
+        collect = "array_agg({})" if vendor == "postgresql" else "json_group_array({})"
+        names = [f"c{index}" for index in range(self.width)]
+        lists = ", ".join(collect.format(name) for name in names[1:])
+        converters = [item for item in self.converters if item[0] == 0]
+        if vendor != "postgresql":
+            converters += [
+                (position, ([_json_list], None)) for position in range(1, self.width)
+            ]
+        return PreparedQuery(
+            self.alias,
+            f"WITH collected({', '.join(names)}) AS ({self.sql}) "
+            f"SELECT c0, {lists} FROM collected GROUP BY c0",
+            self.params,
+            self.slots,
+            converters,
+            self.width,
         )
 
     def rows(self, **values: Any) -> list:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -146,7 +146,17 @@ def _history_query(
     ]
     if caps:
         parts.append(PreparedQuery.compile(lambda slot: _used_up(slot, caps)))
-    return functools.reduce(PreparedQuery.union_all, parts)
+    # Sent as a row per tally (a contact with 1,000 propositions has hundreds
+    # of offers counted twice a week: as many rows, each with the contact's
+    # columns beside it).
+    return functools.reduce(PreparedQuery.union_all, parts).collected()
+
+
+def _uncollected(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, Any, Any]]:
+    """The ``(tally, key, count)`` rows of :func:`_history_query`'s rows."""
+    for tally, keys, counts in rows:
+        for key, count in zip(keys, counts, strict=True):
+            yield tally, key, count
 
 
 def _history_values(
@@ -235,7 +245,7 @@ class DatabaseHistory:
             return History()
         query = _history_query(visitor, shapes, len(request.caps))
         values = _history_values(environment_id, key, request)
-        return history_of(query.rows(**values), request)
+        return history_of(_uncollected(query.rows(**values)), request)
 
 
 class DatabaseDirectory:
@@ -289,6 +299,7 @@ class DatabaseDirectory:
         history = None
         if str(found) == key:
             history = history_of(
-                (row[width:] for row in rows if row[-1] is not None), request
+                _uncollected(row[width:] for row in rows if row[-1] is not None),
+                request,
             )
         return Contact(str(found), dict(zip(names, attributes, strict=True)), history)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from interaction.campaigns import chunks
-from interaction.delivery.readers import DatabaseHistory
+from interaction.delivery.readers import DatabaseDirectory, DatabaseHistory
 from interaction.engine import statuses, typology
 from interaction.engine.call import HistoryRequest, HistoryRow, Tally
 from interaction.models import CapUsage, Proposition
@@ -339,8 +339,9 @@ def test_the_database_counts_as_the_engine_does(
     environment, catalogue, web, email, contact, seed
 ):
     """Every kind of tally (per offer, per category, everything; a channel;
-    some statuses; a quantity of 0), counted by the single-contact reader and
-    by a campaign chunk's, equals the engine's in-memory counting of the same
+    some statuses; a quantity of 0), counted by the single-contact readers
+    (the history alone, and with the contact) and by a campaign chunk's,
+    equals the engine's in-memory counting of the same
     propositions, future ones and another contact's among them."""
     rng = random.Random(seed)
     rows = []
@@ -361,9 +362,13 @@ def test_the_database_counts_as_the_engine_does(
     assert expected, "the history reaches some tallies"
 
     read = DatabaseHistory().read(environment.id, str(contact.pk), False, request)
+    directory = DatabaseDirectory({environment.id: (Contact, ("email",))})
+    found = directory.find(environment.id, ("pk",), (str(contact.pk),), request)
     [chunk] = chunks.read_contacts(
         Contact, ("email",), Q(pk=contact.pk), environment.id, request
     )
 
     assert read.reached == expected
+    assert found is not None and found.history is not None
+    assert found.history.reached == expected
     assert chunk.history is not None and chunk.history.reached == expected
