@@ -30,6 +30,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, TitleColum
 from wagtail.admin.views.reports import ReportView
 
 from ..models import CapUsage, Environment, Proposition
+from ..models.choices import Channel
 from ..rules import REPORTS_PERMISSION, environment_ids_for
 from . import queries
 from .exports import GroupedRows, Rows, StreamingExportMixin
@@ -377,8 +378,13 @@ class CappingView(InteractionReportView):
         TitleColumn("offer", label=_("Offer"), get_url=lambda row: row.offer_url),
         Column("rule", label=_("Rule")),
         Column("environment", label=_("Environment"), accessor="rule.environment"),
-        Column("channel", label=_("Channel")),
-        Column("period", label=_("Period"), accessor=lambda row: period_text(row)),
+        Column("channel", label=_("Channel"), accessor=lambda row: channel_text(row)),
+        Column(
+            "period",
+            label=_("Period"),
+            accessor=lambda row: period_text(row),
+            classname="w-whitespace-nowrap",
+        ),
         NumberColumn("used", label=_("Used")),
         NumberColumn("cap", label=_("Budget")),
         Column(
@@ -413,6 +419,16 @@ def period_end(usage: CapUsage) -> datetime.datetime:
     return usage.period_start + datetime.timedelta(
         days=rule.period_days, hours=rule.period_hours
     )
+
+
+def channel_text(usage: CapUsage) -> str:
+    """The channel a budget counts, by its label; "All channels" for a rule
+    that counts every channel together (its usages' channel is ``""``)."""
+    if not usage.channel:
+        return str(_("All channels"))
+    if usage.channel in Channel.values:
+        return str(Channel(usage.channel).label)
+    return usage.channel
 
 
 def period_text(usage: CapUsage) -> str:

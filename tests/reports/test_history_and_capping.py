@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -156,3 +157,23 @@ def test_capping_report_shows_each_offer_budget_per_period(
         u.used for u in usages.filter(offer=offer)
     }
     assert all(row["Budget"] == "10" for row in gold)
+
+
+def test_capping_report_names_the_channel_a_budget_counts(
+    delivery, environment, space, offer
+):
+    # Found in the demo: a budget over every channel had an empty Channel cell
+    # (and one per channel would have shown its code).
+    make_rule(environment, "all-channels", global_capping=True, quantity=10)
+    make_rule(
+        environment,
+        "per-channel",
+        global_capping=True,
+        quantity=10,
+        same_channel_only=True,
+    )
+    record(offer, space, "11", when=DAY1)
+    html = delivery.get(CAPPING).content.decode()
+    cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", html)
+    assert "All channels" in cells and "Web" in cells
+    assert "web" not in cells
