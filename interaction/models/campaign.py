@@ -321,10 +321,7 @@ class CampaignPage(Page, models.Model):  # models.Model: see CampaignIndexPage
             errors["offers"] = chosen_errors
         most = len(chosen) if chosen else min(self.count or 1, space.max_offers)
         if not chosen and self.count and self.count > space.max_offers:
-            errors["count"] = [
-                _("This space shows at most %(max)d offers to a contact.")
-                % {"max": space.max_offers}
-            ]
+            errors["count"] = [space.too_many_offers()]
         ranks = sorted(
             {
                 child.value.get("rank") or 1

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import (
@@ -153,6 +154,15 @@ class OfferSpace(
 
     def required_content_fields(self) -> list[str]:
         return [row.field for row in self.content_fields.all() if row.required]
+
+    def too_many_offers(self) -> str:
+        """Why a campaign or a simulation asking more than :attr:`max_offers`
+        offers per contact is refused."""
+        return ngettext(
+            "This space shows at most %(max)d offer to a contact.",
+            "This space shows at most %(max)d offers to a contact.",
+            self.max_offers,
+        ) % {"max": self.max_offers}
 
     def clean(self):
         from ..delivery.rendering import template_errors

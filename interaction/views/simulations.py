@@ -159,10 +159,7 @@ class SimulationForm(forms.ModelForm):
         )
         count = cleaned.get("count")
         if count and count > min(space.max_offers, MAX_COUNT):
-            errors["count"] = [
-                _("This space shows at most %(max)d offers to a contact.")
-                % {"max": space.max_offers}
-            ]
+            errors["count"] = [space.too_many_offers()]
         for field, messages_ in errors.items():
             for message in messages_:
                 self.add_error(field, message)

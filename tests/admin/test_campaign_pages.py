@@ -248,6 +248,16 @@ def test_category_and_offers_of_another_environment_are_refused(
     ]
 
 
+def test_a_space_of_one_offer_says_so_in_the_singular(space):
+    # Found in the demo's simulation form: "at most 1 offers".
+    space.max_offers = 1
+    page = CampaignPage(title="Mailing", space=space, count=2, body=body())
+
+    assert page.campaign_errors()["count"] == [
+        "This space shows at most 1 offer to a contact."
+    ]
+
+
 def test_count_ranks_and_anonymous_spaces_are_checked(space, anonymous_environment):
     page = CampaignPage(
         title="Mailing", space=space, count=4, body=body(("offer", 1), ("offer", 5))

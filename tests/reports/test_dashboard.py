@@ -80,3 +80,11 @@ def test_an_offer_proposed_this_week_is_not_idle(role_user, recent, category, sp
         for item in dashboard.figures(role_user("delivery"))["idle_offers"]
     ]
     assert "fresh-card" not in idle
+
+
+def test_one_proposition_is_counted_in_the_singular(client, role_user, space, offer):
+    # Found in the demo: "1 propositions, 0 accepted".
+    record(offer, space, "42", when=timezone.now())
+    client.force_login(role_user("delivery"))
+    html = client.get(HOME).content.decode()
+    assert "<strong>1</strong> proposition, <strong>0</strong> accepted" in html
