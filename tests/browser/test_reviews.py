@@ -70,3 +70,11 @@ def test_an_approver_compares_revisions_and_sees_filter_and_weights(
     expect(review).to_contain_text("country is one of “FR”, “BE”")
     expect(review.locator("table")).to_contain_text("10 + age / 10")
     expect(review.locator("table")).to_contain_text("Loyal")
+
+    # Wagtail's preview panel opens at a phone's width: nothing is cut off
+    # there (the weight rows' table and long values ran off the right edge).
+    page.set_viewport_size({"width": 375, "height": 800})
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
