@@ -84,5 +84,5 @@ def banner_png(title: str, category: str, palette: tuple[str, str]) -> bytes:
         anchor="mm",
     )
     output = io.BytesIO()
-    image.convert("RGB").save(output, format="PNG", optimize=True)
+    image.convert("RGB").save(output, format="PNG")
     return output.getvalue()
