@@ -96,8 +96,7 @@ def _take_and_insert(
         "UNION ALL SELECT NULL, NULL, rule_id, offer_id FROM taken"
     )
     with connection.cursor() as cursor:
-        cursor.execute(commit_mode() + sql, take_params + insert_params + [len(wanted)])
-        rows = cursor.fetchall()
+        rows = _store(cursor, sql, take_params + insert_params + [len(wanted)])
     ids = {rank: pk for pk, rank, _rule, _offer in rows if pk is not None}
     if ids:
         return [ids[proposal.rank] for proposal in proposals]
@@ -178,10 +177,9 @@ def _insert(
     if not proposals:
         return []
     _sql, params = _insert_statement(outcome, interaction_id, proposals)
-    sql = commit_mode() + _insert_sql(connection.vendor, len(proposals))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        rows = _store(cursor, _insert_sql(connection.vendor, len(proposals)), params)
+    return [row[0] for row in rows]
 
 
 #: Sent before a storing statement, in the same query (one round trip):
@@ -200,6 +198,20 @@ def commit_mode() -> str:
     ):
         return ASYNC_COMMIT
     return ""
+
+
+def _store(cursor, sql: str, params: list) -> list:
+    """The rows of the storing statement ``sql``, sent after :func:`commit_mode`.
+
+    psycopg 2 answers a query of several statements with the last one's
+    result; psycopg 3 (Django's driver when it is installed) with the first
+    one's, here the ``SET``'s, which has no rows: its next result is the
+    statement's."""
+    prefix = commit_mode()
+    cursor.execute(prefix + sql, params)
+    if prefix and cursor.description is None:
+        cursor.nextset()
+    return cursor.fetchall()
 
 
 def _insert_statement(

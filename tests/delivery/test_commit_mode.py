@@ -5,6 +5,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from interaction.delivery import storage
 from interaction.models import Proposition
 from tests.builders import ask, make_category, make_contact, make_offer, make_space
 
@@ -65,3 +66,38 @@ def test_inside_the_callers_transaction_the_commit_is_the_callers(banner):
 
     assert statement.startswith("INSERT INTO")
     assert Proposition.objects.filter(contact_key=str(contact.pk)).count() == 2
+
+
+class Psycopg3Cursor:
+    """Answers a query of several statements as psycopg 3 does: the first
+    statement's result first (``SET``: no rows, no description), then the
+    next one's after ``nextset()``."""
+
+    def __init__(self, rows):
+        self.results = [None, rows]
+        self.sent = []
+
+    @property
+    def description(self):
+        return None if self.results[0] is None else [("id",)]
+
+    def execute(self, sql, params):
+        self.sent.append(sql)
+
+    def nextset(self):
+        self.results.pop(0)
+        return True
+
+    def fetchall(self):
+        if self.results[0] is None:
+            raise AssertionError("the last operation didn't produce records")
+        return self.results[0]
+
+
+def test_the_rows_stored_are_read_after_the_set_with_psycopg_3():
+    """psycopg 3 (Django's driver when installed) gives the ``SET``'s result
+    first: storing reads the statement's (its ids) after it."""
+    cursor = Psycopg3Cursor([(7,), (8,)])
+
+    assert storage._store(cursor, "INSERT … RETURNING id", []) == [(7,), (8,)]
+    assert cursor.sent == [storage.ASYNC_COMMIT + "INSERT … RETURNING id"]
