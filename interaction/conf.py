@@ -27,10 +27,13 @@ Read through these functions (not at import time), so that
     virtual machine's disk, more than the rest of the call. The price: if the
     database *server* crashes, the propositions of the last fraction of a
     second (up to three times ``wal_writer_delay``, 0.6 s by default) may be
-    lost, each call's rows and counters together, never half of them. Storing
-    inside the caller's transaction (``ATOMIC_REQUESTS``, ``atomic()``) always
-    waits, as the rest of that transaction does. ``False``: every store waits
-    for the disk.
+    lost, each call's rows with the counters it took in the same statement.
+    On the rare path where a budget ran out while the call was storing, the
+    counters are taken first, waiting for the disk: they may then outlive
+    the lost rows (a budget counting a few propositions too many, never too
+    few). Storing inside the caller's transaction (``ATOMIC_REQUESTS``,
+    ``atomic()``) always waits, as the rest of that transaction does.
+    ``False``: every store waits for the disk.
 ``INTERACTION_BASE_URL``
     The site's public root URL, e.g. ``https://www.example.com``, for the
     tracked links the API gives (default ``WAGTAILADMIN_BASE_URL``): never the
