@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import JSONField
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.compare import (
@@ -116,12 +117,23 @@ def offer_review(offer: Offer) -> list[tuple[Any, Any]]:
 
 
 class ConditionComparison(TextFieldComparison):
-    """A condition compared as the sentences approvers read, not as dicts."""
+    """A condition compared as the sentences approvers read, not as dicts.
+
+    A changed condition reads as the sentence before, struck, over the
+    sentence after: a word diff of two conditions interleaves their groups
+    into one unreadable sentence ("… “DE” orone of “gold” …").
+    """
 
     def htmldiff(self):
-        return diff_text(
-            describe_condition(self.val_a), describe_condition(self.val_b)
-        ).to_html()
+        before = describe_condition(self.val_a)
+        after = describe_condition(self.val_b)
+        if not before or not after or before == after:
+            return diff_text(before, after).to_html()
+        return format_html(
+            '<span class="deletion">{}</span><br><span class="addition">{}</span>',
+            before,
+            after,
+        )
 
 
 register_comparison_class(ConditionField, comparison_class=ConditionComparison)

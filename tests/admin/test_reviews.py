@@ -96,6 +96,26 @@ def test_an_approver_compares_revisions(client, role_user, under_review):
     assert "&#x27;op&#x27;" not in html
 
 
+def test_a_changed_condition_reads_before_then_after(client, role_user, under_review):
+    # Found in the demo: a word diff of two conditions read "“DE” orone of “gold”".
+    under_review.target_filter = {
+        "any": [
+            {"field": "country", "op": "=", "value": "BE"},
+            {"field": "age", "op": ">", "value": 60},
+        ]
+    }
+    under_review.save_revision(user=role_user("manager", username="manager-2"))
+    *_, before, after = under_review.revisions.order_by("pk")
+    client.force_login(role_user("approver"))
+
+    html = client.get(compare_url(under_review, before, after)).content.decode()
+
+    assert (
+        '<span class="deletion">country is “FR”</span><br>'
+        '<span class="addition">country is “BE” or age is more than 60</span>'
+    ) in html
+
+
 def test_an_approver_of_another_environment_cannot_compare(
     client, role_user, other_environment, under_review
 ):
