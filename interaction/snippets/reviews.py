@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import JSONField
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
@@ -30,10 +31,33 @@ from wagtail.snippets.views import snippets as snippet_views
 
 from ..delivery.rendering import display_html
 from ..models.base import ConditionField
-from ..targeting.describe import describe_condition
+from ..targeting.describe import FieldLabel, describe_condition, field_labels
 
 if TYPE_CHECKING:
     from ..models import Offer
+
+
+def _environment(obj: Any) -> Any:
+    """The environment ``obj`` belongs to (an environment, category, offer,
+    space, rule or weight row), or ``None``."""
+    from ..models import Environment
+
+    if obj is None or isinstance(obj, Environment):
+        return obj
+    for name in ("environment", "category", "offer"):
+        try:
+            related = getattr(obj, name, None)
+        except ObjectDoesNotExist:  # a draft's unset relation
+            related = None
+        if related is not None:
+            return related if name == "environment" else _environment(related)
+    return None
+
+
+def labels_for(obj: Any) -> dict[str, FieldLabel]:
+    """How the conditions of ``obj`` name its environment's contact fields."""
+    environment = _environment(obj)
+    return field_labels(environment.dimension_model if environment else None)
 
 
 def _date(value) -> str:
@@ -57,13 +81,14 @@ def _dates(start, end) -> str:
 
 def weight_rows(offer: Offer) -> list[dict[str, str]]:
     """The offer's weight rows as an approver reads them."""
+    labels = labels_for(offer)
     return [
         {
             "label": row.label,
             "value": row.value,
             "dates": _dates(row.start_date, row.end_date),
             "space": row.space.label if row.space_id and row.space else "",
-            "condition": describe_condition(row.target_filter),
+            "condition": describe_condition(row.target_filter, labels),
         }
         for row in offer.weights.all()
     ]
@@ -98,7 +123,8 @@ def offer_review(offer: Offer) -> list[tuple[Any, Any]]:
         (_("Spaces"), spaces or _("none")),
         (
             _("Target filter"),
-            describe_condition(offer.target_filter) or _("every contact"),
+            describe_condition(offer.target_filter, labels_for(offer))
+            or _("every contact"),
         ),
         (_("Weights"), mark_safe(render_weights(offer))),  # noqa: S308 - escaped
         (_("Title"), offer.title),
@@ -124,9 +150,13 @@ class ConditionComparison(TextFieldComparison):
     into one unreadable sentence ("… “DE” orone of “gold” …").
     """
 
+    def __init__(self, field, obj_a, obj_b):
+        super().__init__(field, obj_a, obj_b)
+        self.labels = labels_for(obj_b)
+
     def htmldiff(self):
-        before = describe_condition(self.val_a)
-        after = describe_condition(self.val_b)
+        before = describe_condition(self.val_a, self.labels)
+        after = describe_condition(self.val_b, self.labels)
         if not before or not after or before == after:
             return diff_text(before, after).to_html()
         return format_html(
@@ -157,7 +187,8 @@ class ReviewInspectView(snippet_views.InspectView):
 
     def get_field_display_value(self, field_name, field):
         if isinstance(field, JSONField):
-            return describe_condition(getattr(self.object, field_name)) or "—"
+            condition = getattr(self.object, field_name)
+            return describe_condition(condition, labels_for(self.object)) or "—"
         if isinstance(field, RichTextField) and field_name == "html_content":
             return display_html(self.object)
         return super().get_field_display_value(field_name, field)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -53,19 +54,48 @@ MAX_LENGTH = 2_000
 _DEEPEST = 64
 
 
-def describe_condition(tree: Any) -> str:
-    """``tree`` as a sentence; "" for no condition."""
+class FieldLabel(NamedTuple):
+    """How a field is written: its label, and its choices' labels by value."""
+
+    label: str
+    choices: Mapping[Any, str]
+
+
+def field_labels(model: Any) -> dict[str, FieldLabel]:
+    """The labels of the targetable fields of the dimension ``model`` (``None``:
+    none), as the condition builder lists them."""
+    from .fields import targetable_fields
+    from .widgets import builder_fields
+
+    return {
+        field["name"]: FieldLabel(
+            str(field["label"]), {value: label for value, label in field["choices"]}
+        )
+        for field in builder_fields(model, targetable_fields(model), None)
+    }
+
+
+def describe_condition(
+    tree: Any, fields: Mapping[str, FieldLabel] | None = None
+) -> str:
+    """``tree`` as a sentence; "" for no condition. With ``fields``
+    (:func:`field_labels`), fields and choices read by their labels ("Loyalty
+    tier is “Gold”", not "loyalty_tier is “gold”"); others by their names."""
     if tree in (None, {}, ""):
         return ""
-    text = _node(tree, depth=1, top=True)
+    text = _node(tree, fields or {}, depth=1, top=True)
     return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
 
 
-def _node(node: Any, depth: int, top: bool = False) -> str:
+def _node(
+    node: Any, fields: Mapping[str, FieldLabel], depth: int, top: bool = False
+) -> str:
     if depth > _DEEPEST or not isinstance(node, dict):
         return _("(not a valid condition)")
     if "not" in node:
-        return _("not (%(condition)s)") % {"condition": _node(node["not"], depth + 1)}
+        return _("not (%(condition)s)") % {
+            "condition": _node(node["not"], fields, depth + 1)
+        }
     for key, joiner, empty in (
         ("all", _(" and "), _("always")),
         ("any", _(" or "), _("never")),
@@ -74,26 +104,39 @@ def _node(node: Any, depth: int, top: bool = False) -> str:
             children = node[key] if isinstance(node[key], list) else []
             if not children:
                 return empty
-            parts = [_node(child, depth + 1) for child in children]
+            parts = [_node(child, fields, depth + 1) for child in children]
             text = joiner.join(parts)
             return text if top or len(parts) == 1 else f"({text})"
-    return _comparison(node)
+    return _comparison(node, fields)
 
 
-def _comparison(node: dict) -> str:
+def _comparison(node: dict, fields: Mapping[str, FieldLabel]) -> str:
     name = node.get("field")
     op = node.get("op")
     if not isinstance(name, str) or op not in _OPERATORS:
         return _("(not a valid condition)")
-    if name.startswith(CONTEXT_PREFIX):
-        name = _("the call's %(name)s") % {"name": name[len(CONTEXT_PREFIX) :]}
     value = node.get("value")
+    field = fields.get(name)
+    if field is not None:
+        name = field.label
+        value = _choice_labels(value, field.choices)
+    elif name.startswith(CONTEXT_PREFIX):
+        name = _("the call's %(name)s") % {"name": name[len(CONTEXT_PREFIX) :]}
     words = (
         _DATE_OPERATORS.get(op, _OPERATORS[op]) if _is_date(value) else _OPERATORS[op]
     )
     if op in ("is empty", "is not empty"):
         return f"{name} {words}"
     return f"{name} {words} {_value(value)}"
+
+
+def _choice_labels(value: Any, choices: Mapping[Any, str]) -> Any:
+    if isinstance(value, list):
+        return [_choice_labels(item, choices) for item in value]
+    try:
+        return choices.get(value, value)
+    except TypeError:  # unhashable: not a choice
+        return value
 
 
 def _is_date(value: Any) -> bool:

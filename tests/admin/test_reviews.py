@@ -6,6 +6,7 @@ from django.urls import reverse
 from wagtail.models import Workflow
 
 from interaction.models import Offer, OfferWeight
+from interaction.snippets.reviews import labels_for
 from interaction.targeting.describe import describe_condition
 from tests.builders import make_category, make_offer, url
 
@@ -36,6 +37,22 @@ def test_conditions_read_as_sentences():
     )
     assert describe_condition({"any": []}) == "never"
     assert describe_condition(["not", "a", "tree"]) == "(not a valid condition)"
+
+
+def test_fields_and_choices_read_by_their_labels_in_an_environment(environment):
+    # Found in the demo's workflow preview: "loyalty_tier is “gold”" where the
+    # builder had shown "Loyalty tier is Gold".
+    labels = labels_for(environment)
+    assert describe_condition(FILTER, labels) == (
+        "Country is one of “FR”, “BE” and (Age is at least 18 or "
+        "not (Loyalty tier is “None”)) and Signup date is on or after 30 days "
+        "before today and the call's language is “fr”"
+    )
+    condition = {"field": "loyalty_tier", "op": "in", "value": ["gold", "platinum"]}
+    assert (
+        describe_condition(condition, labels)
+        == "Loyalty tier is one of “Gold”, “Platinum”"
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,8 +108,8 @@ def test_an_approver_compares_revisions(client, role_user, under_review):
     html = response.content.decode()
     assert "Target filter" in html
     # Conditions compared as sentences, weight rows' too, never as dicts.
-    assert "country is “FR”" in html
-    assert "age is less than 30" in html
+    assert "Country is “FR”" in html
+    assert "Age is less than 30" in html
     assert "&#x27;op&#x27;" not in html
 
 
@@ -111,8 +128,8 @@ def test_a_changed_condition_reads_before_then_after(client, role_user, under_re
     html = client.get(compare_url(under_review, before, after)).content.decode()
 
     assert (
-        '<span class="deletion">country is “FR”</span><br>'
-        '<span class="addition">country is “BE” or age is more than 60</span>'
+        '<span class="deletion">Country is “FR”</span><br>'
+        '<span class="addition">Country is “BE” or Age is more than 60</span>'
     ) in html
 
 
@@ -138,9 +155,9 @@ def test_the_workflow_preview_shows_the_filter_and_weights(
     ).content.decode()
 
     assert "What is approved" in html
-    assert "country is “FR”" in html
+    assert "Country is “FR”" in html
     assert "10 + age / 10" in html
-    assert "age is less than 30" in html
+    assert "Age is less than 30" in html
     assert "Home-Banner" in html
     assert "Gold card" in html
 
@@ -159,7 +176,7 @@ def test_the_inspect_view_is_readable(client, role_user, environment, space):
 
     html = client.get(url(Offer, "inspect", offer)).content.decode()
 
-    assert "age is at least 18" in html
+    assert "Age is at least 18" in html
     assert "{&#x27;field&#x27;" not in html and "{'field'" not in html
     assert "<p>Sun <b>and</b> sea</p>" in html
     assert "&lt;p&gt;" not in html

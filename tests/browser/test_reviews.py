@@ -67,7 +67,7 @@ def test_an_approver_compares_revisions_and_sees_filter_and_weights(
         )
     )
     review = page.locator("section.review")
-    expect(review).to_contain_text("country is one of “FR”, “BE”")
+    expect(review).to_contain_text("Country is one of “FR”, “BE”")
     expect(review.locator("table")).to_contain_text("10 + age / 10")
     expect(review.locator("table")).to_contain_text("Loyal")
 
