@@ -127,12 +127,21 @@ class GroupedPage:
         )
 
     def _rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        if self._read is None or self._read[:2] != (offset, limit):
+        if not self._has(offset, limit):
             rows, total, days = _grouped_slice(self.rows, self.by, offset, limit)
             if not rows and offset:  # beyond the last row: no window count
                 _rows, total, days = _grouped_slice(self.rows, self.by, 0, 1)
             self._read, self.total, self.days = (offset, limit, rows), total, days
-        return self._read[2]
+        assert self._read is not None
+        return self._read[2][:limit]
+
+    def _has(self, offset: int, limit: int) -> bool:
+        """Whether the slice read holds ``limit`` rows from ``offset``: the
+        paginator asks the last page for the rows left, fewer than a page."""
+        if self._read is None:
+            return False
+        read_offset, read_limit, rows = self._read
+        return offset == read_offset and (limit <= read_limit or len(rows) < read_limit)
 
 
 def _grouped_slice(

@@ -235,3 +235,22 @@ def test_pages_are_slices_of_the_grouped_rows(
     beyond = delivery.get(URL, {"by": "day", "p": 9})
     assert beyond.context["page_obj"].number == 2
     assert len(beyond.context["object_list"]) == len(expected) - 50
+
+
+@pytest.mark.parametrize("by", ["offer", "day"])
+def test_a_page_groups_the_propositions_once(
+    delivery, history, counted, environment, by
+):
+    """Fewer rows than a page (or the last page): the paginator asks for the
+    rows left, not a page's worth, and the statement that counted them
+    answers it; the page's figures are still every row's."""
+    with CaptureQueriesContext(connection) as captured:
+        response = delivery.get(URL, {"by": by})
+    statements = [q["sql"] for q in captured if "WITH grouped" in q["sql"]]
+    assert len(statements) == 1
+    rows = response.context["object_list"]
+    assert 0 < len(rows) == response.context["paginator"].count < 50
+    assert (
+        sum(r["propositions"] for r in rows)
+        == counted(environment=environment)["propositions"]
+    )
