@@ -77,6 +77,19 @@ def test_a_delivery_manager_reads_the_offer_report_and_downloads_it(
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.set_default_timeout(8_000)
     admin_login(page, live_server.url, "delivery", "pw")
+    # The dashboard's panel: its text lines up with its table's cells (it sat
+    # on the panel's edge).
+    page.goto(live_server.url + "/admin/")
+    panel = page.locator("#interaction-dashboard-content")
+    text_left = (
+        "el => el.getBoundingClientRect().left"
+        " + parseFloat(getComputedStyle(el).paddingLeft)"
+    )
+    totals = panel.locator(".interaction-dashboard__totals").evaluate(text_left)
+    cell = panel.locator("table.listing th").first.evaluate(text_left)
+    edge = panel.evaluate("el => el.getBoundingClientRect().left")
+    assert totals - edge >= 16
+    assert abs(totals - cell) <= 8
     page.get_by_role("button", name="Reports").click()
     page.get_by_role("list", name="Reports").get_by_role(
         "link", name="Offer analysis"
