@@ -149,6 +149,30 @@ def test_contact_search_never_returns_to_another_site(admin_client, environment)
     assert "evil" not in response.url
 
 
+def test_a_choice_without_next_returns_to_the_same_site_page_it_came_from(
+    admin_client, environment
+):
+    """Without ``next``, the page the search came from (its Referer), if it is
+    on this site: a link followed from elsewhere never leads back there."""
+    contact = make_contact(last_name="Hopper")
+    here = "http://testserver/admin/snippets/interaction/offer/preview/"
+
+    back = admin_client.get(
+        choose_url(environment, choose=contact.pk), HTTP_REFERER=here
+    )
+    elsewhere = admin_client.get(
+        choose_url(environment, clear=1), HTTP_REFERER="https://evil.example/x"
+    )
+
+    assert back.status_code == 302
+    assert back.url == here
+    assert elsewhere.status_code == 302
+    assert elsewhere.url.startswith(choose_url(environment).split("?")[0])
+    assert (
+        str(environment.pk) not in admin_client.session["interaction_preview_contacts"]
+    )
+
+
 def test_approvers_may_choose_a_contact_and_users_without_offers_may_not(
     client, role_user, environment, django_user_model
 ):
