@@ -131,6 +131,8 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Users' avatars are Wagtail's default image, not fetched from gravatar.com:
 # the demo runs offline (each admin page asked gravatar.com for them).
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor does the dashboard ask releases.wagtail.org for a newer Wagtail.
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Approvers approve; the final approval publishes for them (see the README).
 WAGTAIL_FINISH_WORKFLOW_ACTION = "interaction.workflows.publish_approved"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")

@@ -49,6 +49,7 @@ def test_the_demo_prints_mail_and_serves_the_api_docs_offline(demo_settings):
     )
     assert "ninja" in demo_settings.INSTALLED_APPS
     assert demo_settings.WAGTAIL_GRAVATAR_PROVIDER_URL is None
+    assert demo_settings.WAGTAIL_ENABLE_UPDATE_CHECK is False
 
 
 def test_the_api_docs_page_loads_swagger_from_local_static_files(client, db):
