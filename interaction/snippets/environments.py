@@ -3,10 +3,12 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 
 from ..models import Environment
+from .reviews import ReviewInspectView
 from .scoping import EnvironmentScopedViewSet
 
 
 class EnvironmentViewSet(EnvironmentScopedViewSet):
+    inspect_view_class = ReviewInspectView
     model = Environment
     icon = "site"
     menu_label = _("Environments")

@@ -191,7 +191,12 @@ class ReviewInspectView(snippet_views.InspectView):
             return describe_condition(condition, labels_for(self.object)) or "—"
         if isinstance(field, RichTextField) and field_name == "html_content":
             return display_html(self.object)
-        return super().get_field_display_value(field_name, field)
+        value = super().get_field_display_value(field_name, field)
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        return value
 
     def get_weights_display_value(self):
         return mark_safe(render_weights(self.object))  # noqa: S308 - escaped

@@ -3,10 +3,12 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
 from ..models import TypologyRule
+from .reviews import ReviewInspectView
 from .scoping import EnvironmentScopedViewSet
 
 
 class TypologyRuleViewSet(EnvironmentScopedViewSet):
+    inspect_view_class = ReviewInspectView
     model = TypologyRule
     icon = "list-ul"
     menu_label = _("Typology rules")

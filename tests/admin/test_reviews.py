@@ -1,6 +1,8 @@
 """Reviews that show everything: approvers compare revisions, the workflow
 preview and the inspect view show every approvable attribute readably."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from wagtail.models import Workflow
@@ -8,7 +10,7 @@ from wagtail.models import Workflow
 from interaction.models import Offer, OfferWeight
 from interaction.snippets.reviews import labels_for
 from interaction.targeting.describe import describe_condition
-from tests.builders import make_category, make_offer, url
+from tests.builders import make_category, make_offer, make_rule, url
 
 FILTER = {
     "all": [
@@ -181,3 +183,26 @@ def test_the_inspect_view_is_readable(client, role_user, environment, space):
     assert "<p>Sun <b>and</b> sea</p>" in html
     assert "&lt;p&gt;" not in html
     assert "<code>2</code>" in html
+
+
+def test_environments_and_rules_are_inspected_readably(client, role_user, environment):
+    # Found in the demo: their inspect views showed a condition as a dict and
+    # every empty value as "None".
+    environment.target_filter = {"field": "country", "op": "=", "value": "FR"}
+    environment.save()
+    rule = make_rule(
+        environment,
+        "weekly",
+        contact_condition={"field": "age", "op": "<", "value": 30},
+    )
+    client.force_login(role_user("administrator"))
+
+    for obj, sentence in (
+        (environment, "Country is “FR”"),
+        (rule, "Age is less than 30"),
+    ):
+        html = client.get(url(type(obj), "inspect", obj)).content.decode()
+        assert sentence in html
+        assert "{&#x27;field&#x27;" not in html
+        values = re.findall(r"<dd[^>]*>\s*(.*?)\s*</dd>", html, re.S)
+        assert values and "None" not in values
