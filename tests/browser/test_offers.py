@@ -161,6 +161,10 @@ def test_the_demo_page_shows_each_offer_once(live_server, browser):
             for (const e of document.querySelectorAll(".interaction-proposition")) {
                 e.remove();
             }
+            // The site's own use of data-offer, longer than a code can be.
+            const other = document.createElement("div");
+            other.dataset.offer = "not-an-offer-code-".repeat(4);
+            document.body.appendChild(other);
             for (let i = 1; i <= 21; i++) {
                 const div = document.createElement("div");
                 div.className = "many";
@@ -180,5 +184,6 @@ def test_the_demo_page_shows_each_offer_once(live_server, browser):
         "fourth",
     ]
     assert [len(body["calls"]) for body in bodies[1:]] == [20, 1]
+    # Not sent (the API would refuse the batch): every space was filled.
     assert bodies[1]["shown_offers"] == []
     assert bodies[2]["shown_offers"] == ["best", "second", "third", "fourth"]

@@ -20,7 +20,8 @@
   const COOKIE = options.visitorCookie || "interaction_visitor";
   const ORDER = { presented: 1, accepted: 2 };
   const UNIQUE = options.uniqueOffers !== undefined && options.uniqueOffers !== "false";
-  const MAX_SHOWN = 200; // the API's limit
+  const MAX_SHOWN = 200; // the API's limits: codes sent, and a code's length
+  const MAX_CODE = 50;
 
   function visitorId() {
     if (options.visitor) return options.visitor;
@@ -75,7 +76,9 @@
   function shownOffers() {
     const codes = new Set();
     for (const element of document.querySelectorAll("[data-offer]")) {
-      if (element.dataset.offer) codes.add(element.dataset.offer);
+      // Another use of data-offer by the site is no code: never sent (a 422).
+      const code = element.dataset.offer;
+      if (code && code.length <= MAX_CODE) codes.add(code);
     }
     return [...codes].slice(0, MAX_SHOWN);
   }
