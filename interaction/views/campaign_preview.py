@@ -19,6 +19,7 @@ from ..campaigns.content import preview
 from ..models import CampaignPage
 from ..rules import environment_ids_for
 from .get_form import GetFormView
+from .space_preview import trace_rows
 
 URL_NAME = "interaction_campaign_preview"
 
@@ -69,13 +70,13 @@ class CampaignPreviewView(WagtailAdminTemplateMixin, GetFormView):
     def form_valid(self, form):
         campaign = self.page.get_latest_revision_as_object()
         result = preview(campaign, form.cleaned_data["contact"])
-        trace = result.result.trace if result.result else []
+        rows = trace_rows(result.result) if result.result else []
         return self.render_to_response(
             self.get_context_data(
                 form=form,
                 campaign=campaign,
                 preview=result,
-                dropped=[decision for decision in trace if not decision.kept],
+                dropped=[row for row in rows if not row["decision"].kept],
             )
         )
 

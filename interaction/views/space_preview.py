@@ -156,7 +156,7 @@ class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
             self.get_context_data(
                 form=form,
                 result=result,
-                trace=_trace(result),
+                trace=trace_rows(result),
                 notices=self._notices(data, result),
             )
         )
@@ -183,9 +183,10 @@ class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
         return notices
 
 
-def _trace(result) -> list[dict]:
+def trace_rows(result) -> list[dict]:
     """The call's decisions, kept first, each with its offer's label and edit
-    URL (offers of the environment of the space that served the call)."""
+    URL (offers of the environment of the space that served the call); the
+    space preview's trace and the campaign preview's dropped offers."""
     codes = {decision.offer_code for decision in result.trace}
     space = OfferSpace.objects.filter(code=result.space_code).first()
     offers = {}

@@ -497,6 +497,8 @@ def test_preview_for_a_contact_shows_its_offers_at_their_ranks(
     )
     assert 'data-offer="seniors"' not in for_young
     assert "contact does not match the target filter" in for_young
+    # A dropped offer by its label, as in the space preview (it read "seniors").
+    assert "<td>Seniors <code>seniors</code></td>" in for_young
     assert 'data-offer="seniors"' in for_senior
     assert for_senior.index('data-offer="seniors"') < for_senior.index(
         'data-offer="gold-card"'
