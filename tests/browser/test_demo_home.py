@@ -68,3 +68,17 @@ def test_the_demo_front_page_shows_offers_with_their_banners(
     directory = pathlib.Path(os.environ.get("INTERACTION_SCREENSHOTS") or tmp_path)
     directory.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(directory / "demo-home.png"), full_page=True)
+
+    # On a phone: the header keeps one line (its buttons and brand wrapped
+    # into tall pills at 390 px) and nothing runs off the right edge.
+    page.set_viewport_size({"width": 390, "height": 844})
+    header = page.locator(".site-header .wrap").bounding_box()
+    assert header and header["height"] <= 80
+    for button in page.locator(".site-header .button").all():
+        if button.is_visible():
+            box = button.bounding_box()
+            assert box and box["height"] <= 48
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
