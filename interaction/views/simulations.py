@@ -176,6 +176,10 @@ class SimulationsView(WagtailAdminTemplateMixin, TemplateView):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
+    def get_breadcrumbs_items(self):
+        # The slim header titles the page with the last item ("Home" without it).
+        return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
+
     def get_header_buttons(self):
         if not self.request.user.has_perm(RUN):
             return []

@@ -221,3 +221,11 @@ def test_hostile_input_is_bounded_and_escaped(
         assert "&lt;script&gt;" in page.content.decode()
     compare = reverse("interaction_simulations:compare")
     assert_refused(client.get(compare, {"first": "1 OR 1=1", "second": "x"}))
+
+
+def test_the_list_is_titled_simulations(client, role_user):
+    # Found in the demo: its header read "Home" (the last breadcrumb titles
+    # Wagtail's slim header).
+    client.force_login(role_user("delivery"))
+    response = client.get(reverse("interaction_simulations:index"))
+    assert response.context["breadcrumbs_items"][-1]["label"] == "Simulations"
