@@ -41,6 +41,7 @@ from ..models import (
 )
 from ..models.choices import RunStatus
 from ..simulation import aggregation, spec
+from ..snippets.forms import tree_label
 from ..targeting.validation import check_condition
 from .progress import REFRESH_MS, ProgressFragmentMixin, display
 
@@ -130,7 +131,8 @@ class SimulationForm(forms.ModelForm):
         assert isinstance(category, forms.ModelChoiceField)
         category.queryset = OfferCategory.objects.filter(
             environment__in=environments
-        ).order_by("environment__label", "code")
+        ).order_by("environment__label", "tree_path")
+        category.label_from_instance = tree_label  # type: ignore[method-assign]
         contact_date = self.fields["contact_date"]
         assert isinstance(contact_date, forms.DateTimeField)
         contact_date.input_formats = [

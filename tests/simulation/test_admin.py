@@ -10,7 +10,7 @@ from django.urls import reverse
 from interaction.models import Simulation
 from interaction.models.choices import RunStatus
 from interaction.simulation import task
-from tests.builders import NOW, assert_refused, make_space, simulate
+from tests.builders import NOW, assert_refused, make_category, make_space, simulate
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +229,21 @@ def test_the_list_is_titled_simulations(client, role_user):
     client.force_login(role_user("delivery"))
     response = client.get(reverse("interaction_simulations:index"))
     assert response.context["breadcrumbs_items"][-1]["label"] == "Simulations"
+
+
+def test_the_category_choice_is_the_tree(client, role_user, environment, letters):
+    # Found in the demo: a flat list by code ("Premium cards" far from "Cards"),
+    # where the offer form shows the tree.
+    cards = make_category(environment, "cards")
+    make_category(environment, "premium", parent=cards)
+    make_category(environment, "bonds")
+    client.force_login(role_user("delivery"))
+
+    html = client.get(new_url()).content.decode()
+
+    select = re.search(r'<select name="category".*?</select>', html, re.S).group(0)
+    labels = [
+        label.replace("\xa0", " ").strip()
+        for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)
+    ]
+    assert labels[1:] == ["Bonds", "Cards", "↳ Premium"]
