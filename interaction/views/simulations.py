@@ -132,7 +132,7 @@ class SimulationForm(forms.ModelForm):
         category.queryset = OfferCategory.objects.filter(
             environment__in=environments
         ).order_by("environment__label", "tree_path")
-        category.label_from_instance = tree_label  # type: ignore[method-assign]
+        category.label_from_instance = tree_label  # type: ignore[assignment]
         contact_date = self.fields["contact_date"]
         assert isinstance(contact_date, forms.DateTimeField)
         contact_date.input_formats = [
