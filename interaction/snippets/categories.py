@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.admin.utils import quote
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +9,7 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     PublishingPanel,
 )
-from wagtail.admin.ui.tables import LiveStatusTagColumn, TitleColumn
+from wagtail.admin.ui.tables import BooleanColumn, LiveStatusTagColumn, TitleColumn
 from wagtail.snippets.views.snippets import IndexView
 
 from ..models import OfferCategory
@@ -33,7 +34,10 @@ class CategoryIndexView(IndexView):
     @cached_property
     def columns(self):
         columns = list(super().columns)
-        columns[0] = self._get_title_column_class(TitleColumn)(
+        # In place of the label's title column (the bulk actions' checkboxes
+        # come first).
+        title = next(i for i, c in enumerate(columns) if isinstance(c, TitleColumn))
+        columns[title] = self._get_title_column_class(TitleColumn)(
             "tree",
             label=_("Category tree"),
             accessor=_tree_label,
@@ -41,6 +45,7 @@ class CategoryIndexView(IndexView):
             get_url=lambda category: (
                 self.get_edit_url(category) or self.get_inspect_url(category)
             ),
+            get_title_id=lambda category: f"snippet_{quote(category.pk)}_title",
         )
         return columns
 
@@ -58,8 +63,12 @@ class OfferCategoryViewSet(
         "label",
         "code",
         "environment",
-        "enabled",
-        "always_include",
+        BooleanColumn("enabled", label=_("Enabled"), sort_key="enabled"),
+        BooleanColumn(
+            "always_include",
+            label=_("Always include in recommendations"),
+            sort_key="always_include",
+        ),
         LiveStatusTagColumn(),
     ]
     list_filter = ["environment", "live", "enabled"]

@@ -9,7 +9,7 @@ from wagtail.admin.panels import (
     PublishingPanel,
     TabbedInterface,
 )
-from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
+from wagtail.admin.ui.tables import BooleanColumn, LiveStatusTagColumn, UpdatedAtColumn
 
 from ..delivery import sandbox
 from ..delivery.rendering import VARIABLES
@@ -55,7 +55,9 @@ class OfferSpaceViewSet(
         "code",
         "channel",
         "environment",
-        "real_time",
+        BooleanColumn(
+            "real_time", label=_("Real-time calls allowed"), sort_key="real_time"
+        ),
         LiveStatusTagColumn(),
         UpdatedAtColumn(),
     ]

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.ui.tables import BooleanColumn
 
 from ..models import TypologyRule
 from .reviews import ReviewInspectView
@@ -13,7 +14,14 @@ class TypologyRuleViewSet(EnvironmentScopedViewSet):
     icon = "list-ul"
     menu_label = _("Typology rules")
     menu_order = 500
-    list_display = ["label", "code", "environment", "channel", "quantity", "active"]
+    list_display = [
+        "label",
+        "code",
+        "environment",
+        "channel",
+        "quantity",
+        BooleanColumn("active", label=_("Active"), sort_key="active"),
+    ]
     list_filter = ["environment", "channel", "active", "global_capping"]
     list_export = [
         "code",

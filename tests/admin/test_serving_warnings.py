@@ -2,6 +2,7 @@
 in its listing and at the top of its edit view (the approver's too)."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -11,13 +12,20 @@ from interaction.delivery.serving import (
     offer_warnings,
     space_warnings,
 )
-from interaction.models import Offer, OfferCategory, OfferSpace, SpaceContentField
+from interaction.models import (
+    Offer,
+    OfferCategory,
+    OfferSpace,
+    SpaceContentField,
+    TypologyRule,
+)
 from tests.builders import (
     add_weight,
     ask,
     codes,
     make_category,
     make_offer,
+    make_rule,
     make_space,
     publish,
     url,
@@ -196,6 +204,12 @@ def test_category_and_space_listings_show_their_warnings(
 
     assert "Not published: its 1 live offer is not served." in categories
     assert "No live offer is published on this space" in spaces
+    make_rule(environment, "weekly")
+    rules = client.get(url(TypologyRule, "list")).content.decode()
+    for html in (categories, spaces, rules):
+        # Yes/no columns as Wagtail's icons, not "True"/"False".
+        cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", html)
+        assert cells and "True" not in cells and "False" not in cells
 
 
 def test_the_category_listing_links_to_edit_and_has_the_action_menu(
@@ -209,3 +223,9 @@ def test_the_category_listing_links_to_edit_and_has_the_action_menu(
     assert f'href="{url(OfferCategory, "edit", child)}"' in html
     assert "↳ " in html  # the tree, indented
     assert f"More options for &#x27;{child.label}&#x27;" in html
+    # Found in the demo: the tree took the bulk actions' checkbox column's
+    # place and the label stayed a second title column (two links, two action
+    # menus a row, the label squeezed into a word a line).
+    assert html.count(f"More options for &#x27;{child.label}&#x27;") == 1
+    assert f'aria-describedby="snippet_{child.pk}_title"' in html
+    assert f'id="snippet_{child.pk}_title"' in html
