@@ -206,3 +206,14 @@ def test_environments_and_rules_are_inspected_readably(client, role_user, enviro
         assert "{&#x27;field&#x27;" not in html
         values = re.findall(r"<dd[^>]*>\s*(.*?)\s*</dd>", html, re.S)
         assert values and "None" not in values
+
+
+def test_an_anonymous_environment_is_listed_as_such(
+    client, role_user, environment, anonymous_environment
+):
+    # Found in the demo: the Visitors environment's dimension cell was empty.
+    client.force_login(role_user("administrator"))
+    html = client.get(url(type(environment), "list")).content.decode()
+    cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", html)
+    assert "Anonymous visitors" in cells
+    assert "Contact (testapp.contact)" in cells
