@@ -10,13 +10,28 @@ backend's converters), so rows are what ``values_list()`` would return.
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
+import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.models import Field, QuerySet
 from django.db.models.expressions import RawSQL
+
+from .. import conf
+
+logger = logging.getLogger(__name__)
+
+#: Names the statements prepared by this process.
+_numbers = itertools.count(1)
+#: The statements prepared on each open database connection (the driver's):
+#: a connection opened again has none.
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_PLACEHOLDER = re.compile(r"%s|%%")
 
 
 def _json_list(value, _expression, _connection):
@@ -50,6 +65,9 @@ class PreparedQuery:
     def __init__(self, alias, sql, params, slots, converters, width):
         self.alias = alias
         self.sql = sql
+        #: Its name as a server-side prepared statement (:meth:`server_side`);
+        #: ``None``: plain SQL (also once PostgreSQL refused to prepare it).
+        self.statement: str | None = None
         self.params = params
         #: (parameter index, slot name, field preparing the value)
         self.slots = slots
@@ -196,6 +214,14 @@ class PreparedQuery:
             self.width,
         )
 
+    def server_side(self) -> PreparedQuery:
+        """This query, run as a statement prepared once per database
+        connection on PostgreSQL (:func:`.conf.prepared_statements`): for a
+        query kept and run many times, whose planning costs more than its
+        run. A query run once (a batch chunk's) is better sent as SQL."""
+        self.statement = f"interaction_query_{next(_numbers)}"
+        return self
+
     def rows(self, **values: Any) -> list:
         """The rows for ``values`` (one per slot), converted as the ORM would."""
         connection = connections[self.alias]
@@ -205,7 +231,13 @@ class PreparedQuery:
                 field.get_prep_value(values[name]), connection, prepared=True
             )
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            sql, sent = self._statement(connection, cursor, params)
+            try:
+                cursor.execute(sql, sent)
+            except DatabaseError as error:
+                if not self._forgotten(connection, sql, error):
+                    raise
+                cursor.execute(*self._statement(connection, cursor, params))
             rows = cursor.fetchall()
         if not self.converters:
             return rows
@@ -219,3 +251,57 @@ class PreparedQuery:
                 row[position] = value
             converted.append(row)
         return converted
+
+    def _statement(self, connection, cursor, params: list) -> tuple[str, list]:
+        """What to send for ``params``: ``EXECUTE`` of the statement prepared on
+        this connection (PostgreSQL, :func:`.conf.prepared_statements`),
+        prepared first if need be, or the SQL itself.
+
+        A statement is only prepared outside a transaction: a ``PREPARE``
+        PostgreSQL refuses (a parameter whose type it cannot infer) would
+        abort the caller's transaction. Once prepared, it is used inside
+        transactions too (prepared statements outlive a rollback).
+        """
+        if (
+            self.statement is None
+            or connection.vendor != "postgresql"
+            or not conf.prepared_statements()
+        ):
+            return self.sql, params
+        prepared = _prepared.setdefault(connection.connection, set())
+        if self.statement not in prepared:
+            if not connection.get_autocommit():
+                return self.sql, params
+            numbers = itertools.count(1)
+            text = _PLACEHOLDER.sub(
+                lambda match: "%" if match[0] == "%%" else f"${next(numbers)}",
+                self.sql,
+            )
+            try:
+                cursor.execute(f"PREPARE {self.statement} AS {text}")
+            except DatabaseError:
+                logger.warning(
+                    "PostgreSQL cannot prepare %s: it runs as plain SQL",
+                    self.statement,
+                    exc_info=True,
+                )
+                self.statement = None
+                return self.sql, params
+            prepared.add(self.statement)
+        if not params:
+            return f"EXECUTE {self.statement}", params
+        arguments = ", ".join(["%s"] * len(params))
+        return f"EXECUTE {self.statement} ({arguments})", params
+
+    def _forgotten(self, connection, sql: str, error: DatabaseError) -> bool:
+        """Whether ``error`` says the connection no longer has the statement
+        (a pool reset its session: ``DEALLOCATE ALL``) and it may be prepared
+        again: outside a transaction, which the error did not abort."""
+        cause = error.__cause__
+        code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+        if code != "26000" or not sql.startswith("EXECUTE "):
+            return False
+        if not connection.get_autocommit():
+            return False
+        _prepared.pop(connection.connection, None)
+        return True

@@ -149,7 +149,7 @@ def _history_query(
     # Sent as a row per tally (a contact with 1,000 propositions has hundreds
     # of offers counted twice a week: as many rows, each with the contact's
     # columns beside it).
-    return functools.reduce(PreparedQuery.union_all, parts).collected()
+    return functools.reduce(PreparedQuery.union_all, parts).collected().server_side()
 
 
 def _uncollected(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, Any, Any]]:
@@ -214,7 +214,7 @@ def _contact_query(model, fields: tuple[str, ...], names: tuple[str, ...]):
             .order_by()
             .values_list("pk", *names)[:1]
         )
-    )
+    ).server_side()
 
 
 @functools.cache
@@ -223,7 +223,7 @@ def _contact_and_history_query(
 ) -> PreparedQuery:
     return PreparedQuery.side_by_side(
         _contact_query(model, ("pk",), names), _history_query(False, shapes, caps)
-    )
+    ).server_side()
 
 
 def _shapes(request: HistoryRequest) -> tuple[TallyShape, ...]:
