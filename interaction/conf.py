@@ -40,7 +40,8 @@ Read through these functions (not at import time), so that
     default ``True``): PostgreSQL then plans the contact's read (the contact,
     its history counted per rule, the used-up budgets) once per connection
     instead of on every call, about 0.4 ms of a call's 0.5 ms read on the
-    bench's data. It pays with persistent connections (``CONN_MAX_AGE``).
+    bench's data. Only with persistent connections (``CONN_MAX_AGE`` not 0,
+    or a connection pool): a connection closed after each request sends SQL.
     Set ``False`` behind a pooler that shares a connection's session between
     clients (PgBouncer in transaction pooling mode), where a statement
     prepared by one client is not there for the next.

@@ -38,6 +38,16 @@ def _json_list(value, _expression, _connection):
     return None if value is None else json.loads(value)
 
 
+def _persistent(connection) -> bool:
+    """Whether ``connection`` outlives a request (``CONN_MAX_AGE`` not 0, or
+    a connection pool): a statement prepared on a connection closed after
+    each request would cost a round trip and save nothing."""
+    settings = connection.settings_dict
+    return settings.get("CONN_MAX_AGE", 0) != 0 or bool(
+        settings.get("OPTIONS", {}).get("pool")
+    )
+
+
 class _Marker:
     """Stands for a slot's value in the compiled parameters."""
 
@@ -254,8 +264,8 @@ class PreparedQuery:
 
     def _statement(self, connection, cursor, params: list) -> tuple[str, list]:
         """What to send for ``params``: ``EXECUTE`` of the statement prepared on
-        this connection (PostgreSQL, :func:`.conf.prepared_statements`),
-        prepared first if need be, or the SQL itself.
+        this connection (PostgreSQL, :func:`.conf.prepared_statements`, a
+        persistent connection), prepared first if need be, or the SQL itself.
 
         A statement is only prepared outside a transaction: a ``PREPARE``
         PostgreSQL refuses (a parameter whose type it cannot infer) would
@@ -266,6 +276,7 @@ class PreparedQuery:
             self.statement is None
             or connection.vendor != "postgresql"
             or not conf.prepared_statements()
+            or not _persistent(connection)
         ):
             return self.sql, params
         prepared = _prepared.setdefault(connection.connection, set())

@@ -29,6 +29,12 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def persistent(monkeypatch):
+    """Connections kept between requests (the tests' settings close them)."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+
 @pytest.fixture
 def banner(environment):
     """Three offers; the contact was shown gold already, and a rule allows one."""
@@ -129,3 +135,14 @@ def test_a_statement_the_connection_forgot_is_prepared_again(banner):
         "PREPARE",
         "EXECUTE",
     ]
+
+
+def test_connections_closed_after_each_request_send_the_sql(banner, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    contact = make_contact()
+    ask(banner, contact)
+
+    found, statements = read_statements(banner, contact)
+
+    assert sorted(found) == ["bronze", "gold", "silver"]
+    assert [sql.split(" ")[0] for sql in statements] == ["SELECT"]
