@@ -245,7 +245,7 @@ class PreparedQuery:
             try:
                 cursor.execute(sql, sent)
             except DatabaseError as error:
-                if not self._forgotten(connection, sql, error):
+                if not self._stale(connection, cursor, sql, error):
                     raise
                 cursor.execute(*self._statement(connection, cursor, params))
             rows = cursor.fetchall()
@@ -304,15 +304,20 @@ class PreparedQuery:
         arguments = ", ".join(["%s"] * len(params))
         return f"EXECUTE {self.statement} ({arguments})", params
 
-    def _forgotten(self, connection, sql: str, error: DatabaseError) -> bool:
-        """Whether ``error`` says the connection no longer has the statement
-        (a pool reset its session: ``DEALLOCATE ALL``) and it may be prepared
-        again: outside a transaction, which the error did not abort."""
+    def _stale(self, connection, cursor, sql: str, error: DatabaseError) -> bool:
+        """Whether ``error`` says the prepared statement is gone (a pool reset
+        the session: ``DEALLOCATE ALL``) or no longer fits the tables (a
+        migration changed the columns it returns), so it may be prepared
+        again: only outside a transaction, which the error did not abort."""
+        if not sql.startswith("EXECUTE ") or not connection.get_autocommit():
+            return False
         cause = error.__cause__
         code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
-        if code != "26000" or not sql.startswith("EXECUTE "):
-            return False
-        if not connection.get_autocommit():
-            return False
-        _prepared.pop(connection.connection, None)
-        return True
+        if code == "0A000" and "cached plan" in str(cause):
+            cursor.execute(f"DEALLOCATE {self.statement}")
+            _prepared.get(connection.connection, set()).discard(self.statement)
+            return True
+        if code == "26000":
+            _prepared.pop(connection.connection, None)
+            return True
+        return False

@@ -20,6 +20,7 @@ from tests.builders import (
     make_space,
     record,
 )
+from tests.testapp.models import Contact
 
 pytestmark = [
     pytest.mark.skipif(
@@ -146,3 +147,27 @@ def test_connections_closed_after_each_request_send_the_sql(banner, monkeypatch)
 
     assert sorted(found) == ["bronze", "gold", "silver"]
     assert [sql.split(" ")[0] for sql in statements] == ["SELECT"]
+
+
+def test_a_statement_a_migration_made_stale_is_prepared_again(banner):
+    """A column's type changed under a kept connection: PostgreSQL refuses to
+    run the old plan ("cached plan must not change result type")."""
+    contact = make_contact()
+    ask(banner, contact)
+    table = Contact._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "age" TYPE bigint')
+    try:
+        found, statements = read_statements(banner, contact)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "age" TYPE smallint')
+
+    assert sorted(found) == ["bronze", "gold", "silver"]
+    # Refused, let go, prepared again, run.
+    assert [sql.split(" ")[0] for sql in statements] == [
+        "EXECUTE",
+        "DEALLOCATE",
+        "PREPARE",
+        "EXECUTE",
+    ]
