@@ -313,9 +313,10 @@ class PreparedQuery:
             return False
         cause = error.__cause__
         code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+        statement = sql.split(" ", 2)[1]
         if code == "0A000" and "cached plan" in str(cause):
-            cursor.execute(f"DEALLOCATE {self.statement}")
-            _prepared.get(connection.connection, set()).discard(self.statement)
+            cursor.execute(f"DEALLOCATE {statement}")
+            _prepared.get(connection.connection, set()).discard(statement)
             return True
         if code == "26000":
             _prepared.pop(connection.connection, None)
