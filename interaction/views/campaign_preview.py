@@ -19,6 +19,7 @@ from ..campaigns.content import preview
 from ..models import CampaignPage
 from ..rules import environment_ids_for
 from .get_form import GetFormView
+from .preview_contact import find_contacts
 from .space_preview import trace_rows
 
 URL_NAME = "interaction_campaign_preview"
@@ -28,7 +29,10 @@ class CampaignPreviewForm(forms.Form):
     contact = forms.CharField(
         label=_("Contact id"),
         max_length=255,
-        help_text=_("The contact's id (its primary key, as in a run's export)."),
+        help_text=_(
+            "The contact's id (its primary key, as in a run's export), "
+            "or find one by name or e-mail above."
+        ),
     )
 
 
@@ -66,6 +70,24 @@ class CampaignPreviewView(WagtailAdminTemplateMixin, GetFormView):
 
     def get_initial(self):
         return {"contact": self.page.preview_contact}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["searchable"] = self.page.space.environment.dimension_model is not None
+        context["find"] = self.request.GET.get("find", "").strip()
+        context["found"] = self._found(context["find"])
+        return context
+
+    def _found(self, query: str) -> list[tuple[object, str]]:
+        """The contacts a search finds, each with the link that previews the
+        campaign for it."""
+        found = []
+        for contact in find_contacts(self.page.space.environment, query):
+            params = self.request.GET.copy()
+            params.pop("find", None)
+            params["contact"] = str(contact.pk)
+            found.append((contact, "?" + params.urlencode()))
+        return found
 
     def form_valid(self, form):
         campaign = self.page.get_latest_revision_as_object()

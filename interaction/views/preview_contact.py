@@ -77,6 +77,19 @@ def search_contacts(environment: Environment, query: str) -> list:
     )
 
 
+def find_contacts(environment: Environment, query: str) -> list:
+    """The contacts a preview's "Find a contact" lists for ``query``: the
+    contact whose id it is first, then those :func:`search_contacts` finds."""
+    model = environment.dimension_model
+    if model is None or not query:
+        return []
+    contacts = search_contacts(environment, query)
+    exact = contact_by_pk(model, query)
+    if exact is not None and exact not in contacts:
+        contacts.insert(0, exact)
+    return contacts
+
+
 class PreviewContactView(View):
     def dispatch(self, request, *args, **kwargs):
         policy = policy_registry.get_by_type(Offer)

@@ -18,7 +18,7 @@ from ..engine.catalogue import split_themes
 from ..engine.errors import EngineError
 from ..models import Offer, OfferCategory, OfferSpace
 from .get_form import GetFormView
-from .preview_contact import contact_by_pk, search_contacts
+from .preview_contact import find_contacts
 
 
 class SpacePreviewForm(forms.Form):
@@ -114,13 +114,7 @@ class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
     def _found(self, query: str) -> list[tuple[object, str]]:
         """The contacts a search finds, each with the link that previews the
         space for it (its id as the space identifies contacts)."""
-        environment = self.space.environment
-        if not query or environment.dimension_model is None:
-            return []
-        contacts = search_contacts(environment, query)
-        exact = contact_by_pk(environment.dimension_model, query)
-        if exact is not None and exact not in contacts:
-            contacts.insert(0, exact)
+        contacts = find_contacts(self.space.environment, query)
         fields = self.space.identification_field_list
         found = []
         for contact in contacts:

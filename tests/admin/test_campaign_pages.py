@@ -3,6 +3,8 @@ them, the delivery rendered for one contact, and its previews."""
 
 import datetime
 import json
+import re
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
@@ -560,3 +562,27 @@ def test_campaign_pages_are_not_served(client, mailing):
 
     assert page.url is None
     assert Environment.objects.count() == 1
+
+
+def test_preview_finds_a_contact_by_name_and_links_to_its_delivery(
+    admin_client, mailing, two_offers
+):
+    gold, silver = two_offers
+    mailing.offers.add(gold, silver)
+    hopper = make_contact(first_name="Grace", last_name="Hopper")
+    make_contact(last_name="Lamarr")
+    page = make_campaign(mailing, count=1, body=body(("offer", 1)))
+    url = reverse("interaction_campaign_preview", args=[page.pk])
+
+    html = admin_client.get(url + "?find=hopp").content.decode()
+    links = re.findall(r'<a href="(\?[^"]*contact=[^"]*)">([^<]*)</a>', html)
+    by_id = admin_client.get(url + f"?find={hopper.pk}").content.decode()
+
+    assert "Find a contact" in html
+    assert [unescape(label) for _link, label in links] == [str(hopper)]
+    assert f'<a href="?contact={hopper.pk}">' in by_id
+    delivery = admin_client.get(url + unescape(links[0][0])).content.decode()
+    assert "Delivery for Grace Hopper" in delivery
+    assert 'data-offer="gold-card"' in delivery
+    nobody = admin_client.get(url + "?find=nobody").content.decode()
+    assert "No contact matches “nobody”." in nobody
