@@ -27,6 +27,7 @@ from .catalogue import (
     EnvironmentCatalogue,
 )
 from .errors import SpaceNotRealTime, UnknownSpace
+from .wording import counted
 
 Ranked = tuple[CompiledOffer, float]
 
@@ -152,7 +153,7 @@ class _Ranker:
             if index < outcome.limit:
                 trace.append(Decision(offer.code, True, "proposed", weight, index + 1))
             else:
-                reason = f"ranked beyond the {outcome.limit} offer(s) shown"
+                reason = f"ranked beyond the {counted(outcome.limit, 'offer')} shown"
                 trace.append(Decision(offer.code, False, reason, weight))
         outcome.trace = trace
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .call import PER_ALL, PER_CATEGORY, PER_OFFER, CapPeriod, HistoryRow, Tally
 from .catalogue import CompiledOffer, CompiledRule, CompiledSpace, EnvironmentCatalogue
+from .wording import counted
 
 #: What a rule counts ("offers counted").
 COUNT_ALL = "all"
@@ -30,13 +31,15 @@ def reason(rule: CompiledRule, count: int | None) -> str:
     personal rule's, at least its quantity), or its budget used up (a global
     capping rule's, ``count`` None). Written only when asked (previews)."""
     if count is None:
+        verb = "is" if rule.quantity == 1 else "are"
         return (
-            f"global capping rule “{rule.code}”: the {rule.quantity} "
-            "proposition(s) allowed in the period are used up"
+            f"global capping rule “{rule.code}”: the "
+            f"{counted(rule.quantity, 'proposition')} allowed in the period "
+            f"{verb} used up"
         )
     return (
-        f"typology rule “{rule.code}”: {count} proposition(s) counted in the "
-        f"period, {rule.quantity} allowed"
+        f"typology rule “{rule.code}”: {counted(count, 'proposition')} counted "
+        f"in the period, {rule.quantity} allowed"
     )
 
 

@@ -137,7 +137,7 @@ def test_global_capping_counts_every_contacts_propositions(
 
     assert sorted(codes(result)) == ["car-loan", "mortgage", "silver"]
     assert dropped(result)["gold"] == (
-        "global capping rule “rule”: the 3 proposition(s) allowed in the period "
+        "global capping rule “rule”: the 3 propositions allowed in the period "
         "are used up"
     )
 
@@ -157,6 +157,9 @@ def test_global_capping_same_channel_and_status(
     record(catalogue["mortgage"], web, make_contact(), status="accepted")
 
     assert shown(web, contact) == ["car-loan", "gold", "silver"]
+    assert dropped(ask(web, contact, count=10))["mortgage"] == (
+        "global capping rule “rule”: the 1 proposition allowed in the period is used up"
+    )
 
 
 def test_global_capping_is_enforced_when_storing(environment, catalogue, web):

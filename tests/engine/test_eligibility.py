@@ -594,13 +594,14 @@ def test_count_is_capped_by_the_space_maximum(world, contact):
     for number in range(4):
         world.offer(f"offer-{number}", spaces=[space], weights=[number + 1])
 
-    assert codes(world.ask(space, contact, count=1)) == ["offer-3"]
+    assert codes(one := world.ask(space, contact, count=1)) == ["offer-3"]
+    assert dropped(one)["offer-2"] == "ranked beyond the 1 offer shown"
     assert codes(world.ask(space, contact, count=2)) == ["offer-3", "offer-2"]
     result = world.ask(space, contact, count=10)
     assert codes(result) == ["offer-3", "offer-2"]
     assert dropped(result) == {
-        "offer-1": "ranked beyond the 2 offer(s) shown",
-        "offer-0": "ranked beyond the 2 offer(s) shown",
+        "offer-1": "ranked beyond the 2 offers shown",
+        "offer-0": "ranked beyond the 2 offers shown",
     }
     assert codes(world.ask(space, contact, count=0)) == []
 

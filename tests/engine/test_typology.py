@@ -64,8 +64,21 @@ def test_quantity_n_minus_one_versus_n(
     assert ("gold" in codes(result)) is not excluded
     if excluded:
         assert dropped(result)["gold"] == (
-            "typology rule “rule”: 3 proposition(s) counted in the period, 3 allowed"
+            "typology rule “rule”: 3 propositions counted in the period, 3 allowed"
         )
+
+
+def test_a_quantity_of_one_is_worded_in_the_singular(
+    world, catalogue, web, contact, record
+):
+    world.rule(quantity=1)
+    record(catalogue["gold"], web, contact, when=NOW - HOUR)
+
+    result = world.ask(web, contact, count=10)
+
+    assert dropped(result)["gold"] == (
+        "typology rule “rule”: 1 proposition counted in the period, 1 allowed"
+    )
 
 
 # Period
