@@ -45,6 +45,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 
 BAR_TEMPLATE = "interaction/charts/bar.html"
@@ -99,10 +100,11 @@ def _number(value: Any) -> float:
 
 
 def format_number(value: float) -> str:
-    """``12`` for whole numbers, ``12.5`` / ``0.33`` otherwise."""
+    """``1,498`` for whole numbers, ``12.5`` / ``0.33`` otherwise, grouped and
+    with the active language's separators, as the admin's number columns."""
     if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return number_format(int(value), force_grouping=True)
+    return number_format(round(float(value), 2), force_grouping=True)
 
 
 def _text(value: Any) -> str:

@@ -5,7 +5,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template import Context, Template
+from django.utils import translation
 
 from interaction import charts
 
@@ -126,3 +128,16 @@ def test_a_value_that_is_not_a_number_is_refused():
 )
 def test_axis_ticks_are_round(top, ticks):
     assert charts.nice_scale(top) == ticks
+
+
+def test_values_are_grouped_in_the_active_language_as_the_admin_tables():
+    assert [charts.format_number(v) for v in (1498, 12.5, 1 / 3, 0)] == [
+        "1,498",
+        "12.5",
+        "0.33",
+        "0",
+    ]
+    with translation.override("fr"):
+        french = charts.format_number(1498)
+        assert french == intcomma(1498) != "1,498"
+        assert charts.format_number(12.5) == "12,5"

@@ -254,3 +254,28 @@ def test_a_page_groups_the_propositions_once(
         sum(r["propositions"] for r in rows)
         == counted(environment=environment)["propositions"]
     )
+
+
+def test_large_figures_are_thousand_separated_on_the_page_not_in_exports(
+    delivery, offer, space
+):
+    first = record(offer, space, "1", status="accepted", when=DAY1)
+    copies = []
+    for number in range(1497):
+        copy = Proposition.objects.get(pk=first.pk)
+        copy.pk = None
+        copy.contact_key = str(number + 2)
+        copies.append(copy)
+    Proposition.objects.bulk_create(copies)
+
+    html = delivery.get(URL).content.decode()
+    summary = re.search(
+        r'interaction-report-summary".*?<p>\s*(.*?)\s*</p>', html, re.S
+    )[1]
+    cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", html)
+    exported = csv_rows(delivery.get(URL, {"export": "csv"}))
+
+    assert summary.startswith("1,498 propositions, 1,498 presented, 1,498 accepted")
+    assert "1,498" in cells and "1498" not in cells
+    assert "<td>1,498</td>" in html  # the chart's data table
+    assert [row["Propositions"] for row in exported] == ["1498"]
