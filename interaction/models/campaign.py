@@ -319,8 +319,8 @@ class CampaignPage(Page, models.Model):  # models.Model: see CampaignIndexPage
         chosen_errors = offer_errors(space, chosen)
         if chosen_errors:
             errors["offers"] = chosen_errors
-        most = len(chosen) if chosen else min(self.count or 1, space.max_offers)
-        if not chosen and self.count and self.count > space.max_offers:
+        most = len(chosen) if chosen else min(self.count or 1, space.offer_limit)
+        if not chosen and self.count and self.count > space.offer_limit:
             errors["count"] = [space.too_many_offers()]
         ranks = sorted(
             {

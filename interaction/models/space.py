@@ -155,14 +155,22 @@ class OfferSpace(
     def required_content_fields(self) -> list[str]:
         return [row.field for row in self.content_fields.all() if row.required]
 
+    @property
+    def offer_limit(self) -> int:
+        """The most offers a call, a campaign or a simulation gets from this
+        space: :attr:`max_offers`, within the engine's
+        :data:`~interaction.engine.call.MAX_COUNT` (a row saved without
+        :meth:`clean` may hold more)."""
+        return min(self.max_offers, MAX_COUNT)
+
     def too_many_offers(self) -> str:
-        """Why a campaign or a simulation asking more than :attr:`max_offers`
+        """Why a campaign or a simulation asking more than :attr:`offer_limit`
         offers per contact is refused."""
         return ngettext(
             "This space shows at most %(max)d offer to a contact.",
             "This space shows at most %(max)d offers to a contact.",
-            self.max_offers,
-        ) % {"max": self.max_offers}
+            self.offer_limit,
+        ) % {"max": self.offer_limit}
 
     def clean(self):
         from ..delivery.rendering import template_errors

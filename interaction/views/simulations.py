@@ -30,7 +30,6 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets import HeaderButton
 
-from ..engine.call import MAX_COUNT
 from ..models import (
     Environment,
     Offer,
@@ -160,7 +159,7 @@ class SimulationForm(forms.ModelForm):
             environment.condition_schema(allow_context=False),
         )
         count = cleaned.get("count")
-        if count and count > min(space.max_offers, MAX_COUNT):
+        if count and count > space.offer_limit:
             errors["count"] = [space.too_many_offers()]
         for field, messages_ in errors.items():
             for message in messages_:

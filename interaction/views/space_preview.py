@@ -158,13 +158,13 @@ class SpacePreviewView(WagtailAdminTemplateMixin, GetFormView):
     def _notices(self, data, result) -> list[str]:
         """What the call did that the editor did not ask for."""
         notices = []
-        if data["count"] > self.space.max_offers:
+        if data["count"] > self.space.offer_limit:
             notices.append(
                 _(
                     "%(asked)d offers were asked for; this space shows at most "
                     "%(max)d, so at most %(max)d were kept."
                 )
-                % {"asked": data["count"], "max": self.space.max_offers}
+                % {"asked": data["count"], "max": self.space.offer_limit}
             )
         if data["contact"] and not result.identified and not result.reason:
             notices.append(

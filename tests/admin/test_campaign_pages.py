@@ -13,6 +13,7 @@ from wagtail.models import GroupPagePermission, Page
 
 from interaction.campaigns.content import render_body
 from interaction.campaigns.spec import CampaignSpec
+from interaction.engine.call import MAX_COUNT
 from interaction.models import CampaignIndexPage, CampaignPage, Environment
 from interaction.roles import DELIVERY_MANAGERS
 from tests.builders import (
@@ -258,6 +259,20 @@ def test_a_space_of_one_offer_says_so_in_the_singular(space):
     assert page.campaign_errors()["count"] == [
         "This space shows at most 1 offer to a contact."
     ]
+
+
+def test_the_limit_stated_is_the_one_applied(space):
+    """A space saved without its checks may allow more offers than a call
+    can ask (MAX_COUNT): the limit checked and stated is MAX_COUNT."""
+    space.max_offers = MAX_COUNT + 50
+    page = CampaignPage(title="Mailing", space=space, count=MAX_COUNT + 1, body=body())
+
+    assert page.campaign_errors()["count"] == [
+        f"This space shows at most {MAX_COUNT} offers to a contact."
+    ]
+    assert space.too_many_offers() == (
+        f"This space shows at most {MAX_COUNT} offers to a contact."
+    )
 
 
 def test_count_ranks_and_anonymous_spaces_are_checked(space, anonymous_environment):
