@@ -567,6 +567,9 @@ def test_wagtail_preview_shows_the_preview_contact_or_placeholders(
     as_text = page.serve_preview(request, "text").rendered_content
 
     assert "[The contact’s offer at rank 2]" in placeholders
+    # The panel takes an id; the search is one click away, in the full preview.
+    find = f'<a href="{preview_url(page)}" target="_blank" rel="noopener"'
+    assert find in placeholders and find in for_contact
     assert 'data-offer="silver-card"' in for_contact
     assert "Ada Lovelace" in for_contact
     assert "<pre>Silver card" in as_text
