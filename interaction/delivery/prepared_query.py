@@ -26,8 +26,11 @@ from .. import conf
 
 logger = logging.getLogger(__name__)
 
-#: Names the statements prepared by this process.
+#: Names the statements prepared by this process, by their SQL.
 _numbers = itertools.count(1)
+_names: dict[str, str] = {}
+#: The SQL PostgreSQL refused to prepare: sent as SQL from then on.
+_refused: set[str] = set()
 #: The statements prepared on each open database connection (the driver's):
 #: a connection opened again has none.
 _prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
@@ -75,9 +78,8 @@ class PreparedQuery:
     def __init__(self, alias, sql, params, slots, converters, width):
         self.alias = alias
         self.sql = sql
-        #: Its name as a server-side prepared statement (:meth:`server_side`);
-        #: ``None``: plain SQL (also once PostgreSQL refused to prepare it).
-        self.statement: str | None = None
+        #: Whether it runs as a server-side prepared statement (:meth:`server_side`).
+        self.prepared = False
         self.params = params
         #: (parameter index, slot name, field preparing the value)
         self.slots = slots
@@ -229,7 +231,7 @@ class PreparedQuery:
         connection on PostgreSQL (:func:`.conf.prepared_statements`): for a
         query kept and run many times, whose planning costs more than its
         run. A query run once (a batch chunk's) is better sent as SQL."""
-        self.statement = f"interaction_query_{next(_numbers)}"
+        self.prepared = True
         return self
 
     def rows(self, **values: Any) -> list:
@@ -241,13 +243,7 @@ class PreparedQuery:
                 field.get_prep_value(values[name]), connection, prepared=True
             )
         with connection.cursor() as cursor:
-            sql, sent = self._statement(connection, cursor, params)
-            try:
-                cursor.execute(sql, sent)
-            except DatabaseError as error:
-                if not self._stale(connection, cursor, sql, error):
-                    raise
-                cursor.execute(*self._statement(connection, cursor, params))
+            execute(connection, cursor, self.sql, params, prepare=self.prepared)
             rows = cursor.fetchall()
         if not self.converters:
             return rows
@@ -262,63 +258,88 @@ class PreparedQuery:
             converted.append(row)
         return converted
 
-    def _statement(self, connection, cursor, params: list) -> tuple[str, list]:
-        """What to send for ``params``: ``EXECUTE`` of the statement prepared on
-        this connection (PostgreSQL, :func:`.conf.prepared_statements`, a
-        persistent connection), prepared first if need be, or the SQL itself.
 
-        A statement is only prepared outside a transaction: a ``PREPARE``
-        PostgreSQL refuses (a parameter whose type it cannot infer) would
-        abort the caller's transaction. Once prepared, it is used inside
-        transactions too (prepared statements outlive a rollback).
-        """
-        if (
-            self.statement is None
-            or connection.vendor != "postgresql"
-            or not conf.prepared_statements()
-            or not _persistent(connection)
-        ):
-            return self.sql, params
-        prepared = _prepared.setdefault(connection.connection, set())
-        if self.statement not in prepared:
-            if not connection.get_autocommit():
-                return self.sql, params
-            numbers = itertools.count(1)
-            text = _PLACEHOLDER.sub(
-                lambda match: "%" if match[0] == "%%" else f"${next(numbers)}",
-                self.sql,
+def execute(
+    connection, cursor, sql: str, params: list, *, prepare=True, prefix: str = ""
+) -> None:
+    """Run ``sql`` with ``params`` on ``cursor``: as ``EXECUTE`` of a statement
+    prepared once per database connection where it applies (``prepare``,
+    PostgreSQL, :func:`.conf.prepared_statements`, a persistent connection),
+    else as SQL. ``prefix``: statements sent before it in the same query (one
+    round trip); the rows read are then ``sql``'s.
+
+    A statement is only prepared outside a transaction: a ``PREPARE``
+    PostgreSQL refuses (a parameter whose type it cannot infer) would abort
+    the caller's transaction. Once prepared, it is used inside transactions
+    too (prepared statements outlive a rollback).
+    """
+    sent, values = _statement(connection, cursor, sql, params, prepare)
+    try:
+        cursor.execute(prefix + sent, values)
+    except DatabaseError as error:
+        if not _stale(connection, cursor, sent, error):
+            raise
+        sent, values = _statement(connection, cursor, sql, params, prepare)
+        cursor.execute(prefix + sent, values)
+    if prefix and cursor.description is None:
+        # psycopg 3 answers a query of several statements with the first
+        # one's result (psycopg 2 with the last one's).
+        cursor.nextset()
+
+
+def _statement(connection, cursor, sql: str, params: list, prepare: bool):
+    """What to send: ``EXECUTE`` of ``sql`` prepared on this connection
+    (prepared first if need be), or ``sql`` itself."""
+    if (
+        not prepare
+        or sql in _refused
+        or connection.vendor != "postgresql"
+        or not conf.prepared_statements()
+        or not _persistent(connection)
+    ):
+        return sql, params
+    name = _names.get(sql)
+    if name is None:
+        name = _names.setdefault(sql, f"interaction_query_{next(_numbers)}")
+    prepared = _prepared.setdefault(connection.connection, set())
+    if name not in prepared:
+        if not connection.get_autocommit():
+            return sql, params
+        numbers = itertools.count(1)
+        text = _PLACEHOLDER.sub(
+            lambda match: "%" if match[0] == "%%" else f"${next(numbers)}", sql
+        )
+        try:
+            cursor.execute(f"PREPARE {name} AS {text}")
+        except DatabaseError:
+            logger.warning(
+                "PostgreSQL cannot prepare %s: it runs as plain SQL",
+                name,
+                exc_info=True,
             )
-            try:
-                cursor.execute(f"PREPARE {self.statement} AS {text}")
-            except DatabaseError:
-                logger.warning(
-                    "PostgreSQL cannot prepare %s: it runs as plain SQL",
-                    self.statement,
-                    exc_info=True,
-                )
-                self.statement = None
-                return self.sql, params
-            prepared.add(self.statement)
-        if not params:
-            return f"EXECUTE {self.statement}", params
-        arguments = ", ".join(["%s"] * len(params))
-        return f"EXECUTE {self.statement} ({arguments})", params
+            _refused.add(sql)
+            return sql, params
+        prepared.add(name)
+    if not params:
+        return f"EXECUTE {name}", params
+    return f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params
 
-    def _stale(self, connection, cursor, sql: str, error: DatabaseError) -> bool:
-        """Whether ``error`` says the prepared statement is gone (a pool reset
-        the session: ``DEALLOCATE ALL``) or no longer fits the tables (a
-        migration changed the columns it returns), so it may be prepared
-        again: only outside a transaction, which the error did not abort."""
-        if not sql.startswith("EXECUTE ") or not connection.get_autocommit():
-            return False
-        cause = error.__cause__
-        code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
-        statement = sql.split(" ", 2)[1]
-        if code == "0A000" and "cached plan" in str(cause):
-            cursor.execute(f"DEALLOCATE {statement}")
-            _prepared.get(connection.connection, set()).discard(statement)
-            return True
-        if code == "26000":
-            _prepared.pop(connection.connection, None)
-            return True
+
+def _stale(connection, cursor, sent: str, error: DatabaseError) -> bool:
+    """Whether ``error`` says the prepared statement ``sent`` ran is gone (a
+    pool reset the session: ``DEALLOCATE ALL``) or no longer fits the tables
+    (a migration changed the columns it returns), so it may be prepared
+    again: only outside a transaction, which the error did not abort."""
+    if not sent.startswith("EXECUTE ") or not connection.get_autocommit():
         return False
+    cause = error.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    name = sent.split(" ", 2)[1]
+    if code == "0A000" and "cached plan" in str(cause):
+        cursor.execute(f"DEALLOCATE {name}")
+        _prepared.get(connection.connection, set()).discard(name)
+        return True
+    if code == "26000":
+        _prepared.pop(connection.connection, None)
+        return True
+    return False

@@ -11,9 +11,12 @@ shows as many offers as it can.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
+from typing import cast
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from .. import conf
@@ -21,7 +24,7 @@ from ..engine import core, statuses, typology
 from ..engine.call import CapPeriod, Outcome, Proposal
 from ..engine.catalogue import CompiledRule
 from ..models import Proposition
-from . import caps
+from . import caps, prepared_query
 from .snapshot import get_snapshot
 
 Counters = list[tuple[CompiledRule, CapPeriod]]
@@ -85,7 +88,8 @@ def _take_and_insert(
     if not wanted:
         return None
     take_sql, take_params = caps.take_statement(wanted)
-    insert_sql, insert_params = _insert_statement(outcome, interaction_id, proposals)
+    _values, insert_params = _insert_statement(outcome, interaction_id, proposals)
+    insert_sql = _typed_values_sql(len(proposals))
     table = connection.ops.quote_name(Proposition._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
     sql = (
@@ -164,6 +168,20 @@ def _values_sql(rows: int) -> str:
 
 
 @functools.cache
+def _typed_values_sql(rows: int) -> str:
+    """:func:`_values_sql` with each value cast to its column's type, for a
+    ``VALUES`` that is not the insert's own (PostgreSQL cannot tell the types
+    of a prepared statement's parameters there)."""
+    # Without a length: a cast to varchar(n) would cut a longer value where
+    # the insert must refuse it.
+    casts = []
+    for name in _COLUMNS:
+        kind = cast(Field, Proposition._meta.get_field(name)).db_type(connection)
+        casts.append(f"CAST(%s AS {re.sub(r'[(][0-9]+[)]', '', kind or '')})")
+    return "VALUES " + ", ".join(["(" + ", ".join(casts) + ")"] * rows)
+
+
+@functools.cache
 def _insert_sql(vendor: str, rows: int) -> str:
     table = connection.ops.quote_name(Proposition._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
@@ -201,16 +219,11 @@ def commit_mode() -> str:
 
 
 def _store(cursor, sql: str, params: list) -> list:
-    """The rows of the storing statement ``sql``, sent after :func:`commit_mode`.
-
-    psycopg 2 answers a query of several statements with the last one's
-    result; psycopg 3 (Django's driver when it is installed) with the first
-    one's, here the ``SET``'s, which has no rows: its next result is the
-    statement's."""
-    prefix = commit_mode()
-    cursor.execute(prefix + sql, params)
-    if prefix and cursor.description is None:
-        cursor.nextset()
+    """The rows of the storing statement ``sql``, sent after :func:`commit_mode`
+    in one query, as a statement prepared once per connection where it
+    applies (:func:`.prepared_query.execute`: a store's statement is one of
+    few shapes, planned each time otherwise)."""
+    prepared_query.execute(connection, cursor, sql, params, prefix=commit_mode())
     return cursor.fetchall()
 
 

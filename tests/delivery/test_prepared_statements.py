@@ -8,7 +8,7 @@ from django.db.models import BooleanField, CharField, Func
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from interaction.delivery.prepared_query import PreparedQuery
-from interaction.models import Offer, Proposition
+from interaction.models import CapUsage, Offer, Proposition
 from tests.builders import (
     NOW,
     ask,
@@ -112,7 +112,6 @@ def test_a_statement_postgresql_cannot_prepare_runs_as_sql(caplog):
     ).server_side()
 
     assert untyped.rows(flag="x") == []
-    assert untyped.statement is None
     assert "cannot prepare" in caplog.text
     # And from then on, without trying again.
     with CaptureQueriesContext(connection) as captured:
@@ -171,3 +170,31 @@ def test_a_statement_a_migration_made_stale_is_prepared_again(banner):
         "PREPARE",
         "EXECUTE",
     ]
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_a_store_is_prepared_too(environment, banner, capped):
+    """The INSERT (or, under a global cap, the take-and-insert), after the
+    commit mode, in one query."""
+    if capped:
+        make_rule(environment, "budget", global_capping=True, quantity=1000)
+    first, second = make_contact(), make_contact()
+    ask(banner, first)
+    connection.close()
+
+    stored = []
+    for contact in (first, second):
+        with CaptureQueriesContext(connection) as captured:
+            result = ask(banner, contact, count=3, store=True)
+        stored.append(codes(result))
+        statements = [query["sql"] for query in captured.captured_queries]
+
+    # The second call: the read and the store, both executed.
+    assert [sql.split(" ")[0] for sql in statements] == ["EXECUTE", "SET"]
+    assert statements[1].startswith(
+        "SET LOCAL synchronous_commit TO OFF; EXECUTE interaction_query_"
+    )
+    assert sorted(stored[1]) == ["bronze", "gold", "silver"]
+    assert Proposition.objects.filter(contact_key=str(second.pk)).count() == 3
+    if capped:
+        assert sum(CapUsage.objects.values_list("used", flat=True)) == 6
