@@ -21,7 +21,7 @@ contact id, e.g. for the JS client's ``data-contact``.
 
 from __future__ import annotations
 
-from django import template
+from django import forms, template
 from django.template.base import token_kwargs
 from django.utils.html import format_html
 
@@ -55,7 +55,7 @@ class OfferSpaceNode(template.Node):
                 count=options.get("count", 1),
                 category=options.get("category") or None,
                 themes=options.get("themes") or (),
-                unique_offers=bool(options.get("unique_offers", True)),
+                unique_offers=_flag(options.get("unique_offers", True)),
             )
         if self.target:
             context[self.target] = result.propositions if result else []
@@ -68,6 +68,12 @@ class OfferSpaceNode(template.Node):
                 presentation_context(result), autoescape=context.autoescape
             )
         )
+
+
+def _flag(value) -> bool:
+    """A true/false option as a form reads one: ``False``, ``"false"`` and
+    ``"0"`` are false (a quoted ``"False"`` is not a true string here)."""
+    return forms.BooleanField().to_python(value)
 
 
 @register.tag("offer_space")

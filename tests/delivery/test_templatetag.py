@@ -140,10 +140,11 @@ def test_each_page_starts_afresh(rf, contact, page_spaces):
         assert shown_codes(render(HERO_AND_SIDEBAR, request))[0] == ("hero", ["best"])
 
 
-def test_unique_offers_false_leaves_a_tag_out(request_for, page_spaces):
+@pytest.mark.parametrize("off", ["False", '"false"', '"False"', "0", '"0"'])
+def test_unique_offers_false_leaves_a_tag_out(request_for, page_spaces, off):
     html = render(
         '{% offer_space "hero" %}'
-        '{% offer_space "sidebar" count=3 unique_offers=False %}'
+        f'{{% offer_space "sidebar" count=3 unique_offers={off} %}}'
         '{% offer_space "hero" %}',
         request_for,
     )
