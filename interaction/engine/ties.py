@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+import struct
+import sys
 from collections.abc import Sequence
 
+#: Whether ``memoryview.cast`` reads 64-bit lanes in little-endian order.
+_LITTLE_ENDIAN = sys.byteorder == "little"
 _SCALE = float(1 << 64)
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -104,5 +108,9 @@ class Ties:
         z = ((z ^ ((z >> 30) & mask)) * _MIX1) & mask
         z = ((z ^ ((z >> 27) & mask)) * _MIX2) & mask
         z ^= (z >> 31) & mask
-        lanes = memoryview(z.to_bytes(count * _LANE // 8, "little")).cast("Q")
+        raw = z.to_bytes(count * _LANE // 8, "little")
+        if _LITTLE_ENDIAN:
+            lanes: Sequence[int] = memoryview(raw).cast("Q")
+        else:  # memoryview reads the machine's byte order
+            lanes = struct.unpack(f"<{len(raw) // 8}Q", raw)
         return list(map(_SCALE.__rtruediv__, lanes[:: _LANE // 64]))

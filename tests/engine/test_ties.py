@@ -55,10 +55,15 @@ def test_a_preview_and_a_call_with_the_same_seed_order_ties_alike(world, space):
         assert shown == previewed
 
 
+@pytest.mark.parametrize("little_endian", [True, False])
 @pytest.mark.parametrize("count", [None, 0, 1, 57, 300])
-def test_a_groups_keys_computed_at_once_are_each_offers_key(count):
+def test_a_groups_keys_computed_at_once_are_each_offers_key(
+    count, little_endian, monkeypatch
+):
     """``Ties.of`` (a whole group's keys, for big spaces) gives exactly the keys
-    of the offers one by one, in their order, the first ``count`` of them."""
+    of the offers one by one, in their order, the first ``count`` of them, on
+    a machine of either byte order."""
+    monkeypatch.setattr(ties, "_LITTLE_ENDIAN", little_endian)
     rng = random.Random(count)
     ids = [0, 1, 2**63 - 1] + [rng.randrange(1, 2**40) for _ in range(197)]
     packed = ties.Ids(ids)
