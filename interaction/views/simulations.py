@@ -41,6 +41,7 @@ from ..models import (
 from ..models.choices import RunStatus
 from ..simulation import aggregation, spec
 from ..snippets.forms import tree_label
+from ..targeting.describe import describe_condition, field_labels
 from ..targeting.validation import check_condition
 from .progress import REFRESH_MS, ProgressFragmentMixin, display
 
@@ -382,9 +383,66 @@ class CompareView(WagtailAdminTemplateMixin, TemplateView):
                 }
                 for label, key in figures
             ],
+            settings=compared_settings(first, second),
             offers=aggregation.compare(first_results, second_results),
         )
         return context
+
+
+def settings_of(simulation: Simulation) -> dict[str, tuple[Any, Any]]:
+    """What ``simulation`` was asked, by row key: (label, value as shown).
+    The words are the detail page's; the population reads as a sentence."""
+    environment = simulation.environment
+    results = simulation.results or {}
+    count = str(simulation.count)
+    if simulation.exclude_fewer:
+        count += " " + str(_("(contacts getting fewer are excluded)"))
+    population = describe_condition(
+        simulation.population, field_labels(environment.dimension_model)
+    )
+    return {
+        "name": (_("Name"), simulation.name or "—"),
+        "environment": (_("Environment"), environment.label),
+        "space": (
+            _("Space"),
+            simulation.space.label if simulation.space else results.get("space", "—"),
+        ),
+        "category": (
+            _("Category"),
+            simulation.category.label
+            if simulation.category
+            else _("The whole environment"),
+        ),
+        "themes": (_("Themes"), simulation.themes or "—"),
+        "count": (_("Offers per contact"), count),
+        # A datetime: the template shows it in the admin's time zone and format.
+        "contact_date": (_("Contact date"), simulation.contact_date),
+        "catalogue": (
+            _("Catalogue"),
+            _("Including drafts")
+            if simulation.include_drafts
+            else _("Live offers only"),
+        ),
+        "population": (_("Population"), population or _("Every contact")),
+    }
+
+
+def compared_settings(first: Simulation, second: Simulation) -> list[dict[str, Any]]:
+    """The two simulations' settings row by row, with whether they differ."""
+    theirs = settings_of(second)
+    rows = []
+    for key, (label, value) in settings_of(first).items():
+        other = theirs[key][1]
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "first": value,
+                "second": other,
+                "differs": value != other,
+            }
+        )
+    return rows
 
 
 #: What a diagnostics row's kind says.

@@ -247,3 +247,44 @@ def test_the_category_choice_is_the_tree(client, role_user, environment, letters
         for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)
     ]
     assert labels[1:] == ["Bonds", "Cards", "↳ Premium"]
+
+
+def test_the_comparison_shows_both_settings_and_marks_the_differences(
+    client, role_user, letters, catalogue, population
+):
+    adults = {"field": "age", "op": ">=", "value": 18}
+    one = simulate(letters, count=1, population=adults, name="One live")
+    two = simulate(
+        letters, count=2, population=adults, include_drafts=True, name="Two drafts"
+    )
+    client.force_login(role_user("manager"))
+
+    page = client.get(
+        reverse("interaction_simulations:compare"), {"first": one.pk, "second": two.pk}
+    ).content.decode()
+
+    table = re.search(r"<table[^>]*data-compare-settings.*?</table>", page, re.S)
+    assert table is not None
+    rows = {
+        key: (attributes, re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", cells, re.S))
+        for key, attributes, cells in re.findall(
+            r'<tr data-setting="(\w+)"([^>]*)>(.*?)</tr>', table.group(0), re.S
+        )
+    }
+    marked = {
+        key
+        for key, (attributes, _cells) in rows.items()
+        if "data-differs" in attributes
+    }
+    assert marked == {"name", "count", "catalogue"}
+    assert rows["count"][1][:3] == ["Offers per contact", "1", "2"]
+    assert rows["catalogue"][1][:3] == [
+        "Catalogue",
+        "Live offers only",
+        "Including drafts",
+    ]
+    assert "Differs" in rows["count"][1][3] and rows["space"][1][3] == ""
+    assert rows["space"][1][1:3] == ["Letters", "Letters"]
+    assert rows["population"][1][1:3] == ["Age is at least 18"] * 2
+    # The results follow the settings.
+    assert page.index("data-compare-settings") < page.index("data-compare-figures")
