@@ -5,11 +5,14 @@ without the query string, so the choice is kept in the session (per
 environment, :data:`~interaction.delivery.weight_check.SESSION_KEY`) and every
 later preview of the environment's offers shows the weight for that contact.
 
-``GET ?q=text`` searches the dimension's contacts (its targetable text fields)
-and lists them to choose from; a single match, or a contact whose primary key
-is the text, is chosen at once. ``?choose=<pk>`` and ``?clear=1`` change the
-choice; both return to ``next`` (the preview), or to the page the search came
-from.
+What changes that choice is a POST with Django's CSRF token: a link or an
+image from another site cannot change an admin's preview contact. ``q=text``
+chooses the contact whose primary key is the text, or the single contact of
+the dimension whose targetable text fields contain it; ``choose=<pk>`` and
+``clear=1`` choose or forget. Each returns to ``next`` (the preview), or to
+the same-site page the form was on; several matches (or none) lead to the
+listing instead. ``GET ?q=text`` lists the matches to choose from, each with
+its own POST button, and changes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.permissions import policy_registry
@@ -105,19 +108,8 @@ class PreviewContactView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        next_url = _next_url(request)
-        if "clear" in request.GET:
-            return self._choose(None, next_url)
-        chosen = contact_by_pk(self.model, request.GET.get("choose", ""))
-        if chosen is not None:
-            return self._choose(chosen.pk, next_url)
         query = request.GET.get("q", "").strip()
-        # An id is that contact, even if other contacts' texts contain it.
-        if (chosen := contact_by_pk(self.model, query)) is not None:
-            return self._choose(chosen.pk, next_url)
-        contacts = search_contacts(self.environment, query)
-        if len(contacts) == 1:
-            return self._choose(contacts[0].pk, next_url)
+        contacts = find_contacts(self.environment, query)
         return TemplateResponse(
             request,
             "interaction/previews/choose_contact.html",
@@ -126,10 +118,28 @@ class PreviewContactView(View):
                 "dimension": self.model._meta.verbose_name_plural,
                 "query": query,
                 "contacts": contacts,
-                "capped": len(contacts) == MAX_RESULTS,
-                "next": next_url,
+                "capped": len(contacts) >= MAX_RESULTS,
+                "next": _next_url(request),
             },
         )
+
+    def post(self, request, *args, **kwargs):
+        next_url = _next_url(request)
+        if "clear" in request.POST:
+            return self._choose(None, next_url)
+        chosen = contact_by_pk(self.model, request.POST.get("choose", ""))
+        if chosen is not None:
+            return self._choose(chosen.pk, next_url)
+        query = request.POST.get("q", "").strip()
+        # An id is that contact, even if other contacts' texts contain it.
+        if (chosen := contact_by_pk(self.model, query)) is not None:
+            return self._choose(chosen.pk, next_url)
+        contacts = search_contacts(self.environment, query)
+        if len(contacts) == 1:
+            return self._choose(contacts[0].pk, next_url)
+        # Redirected rather than rendered: reloading the listing posts nothing.
+        listing = {"q": query, "next": next_url} if next_url else {"q": query}
+        return HttpResponseRedirect(f"{request.path}?{urlencode(listing)}")
 
     def _choose(self, pk, next_url: str):
         chosen = dict(self.request.session.get(SESSION_KEY, {}))

@@ -1,6 +1,7 @@
 """In a real browser: an offer manager chooses a contact in the offer's
-preview panel, sees the weight the offer gives them, edits a weight row and
-sees the weight follow, without saving.
+preview panel (a POST with the CSRF token, from Wagtail's preview iframe),
+sees the weight the offer gives them, edits a weight row and sees the weight
+follow, without saving, then clears the choice.
 
 A screenshot goes to ``$INTERACTION_SCREENSHOTS`` (a directory) if set, else
 to the test's temporary directory; ``docs/offer-weight-check.png`` is that
@@ -90,3 +91,7 @@ def test_the_preview_panel_shows_the_weight_for_a_chosen_contact(
     directory.mkdir(parents=True, exist_ok=True)
     check.scroll_into_view_if_needed()
     page.screenshot(path=str(directory / "offer-weight-check.png"))
+
+    check.get_by_role("button", name="Clear").click()
+    expect(check).to_contain_text("Choose a contact")
+    expect(check).not_to_contain_text("For Grace Hopper")
