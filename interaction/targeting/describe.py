@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from ..engine.conditions import CONTEXT_PREFIX
 
-_OPERATORS = {
+OPERATOR_WORDS = {
     "=": "is",
     "!=": "is not",
     "<": "is less than",
@@ -36,8 +36,9 @@ _OPERATORS = {
 
 #: Ordering a date reads differently: ``signup_date >= {"today": -30}`` is
 #: "on or after 30 days before today", not "at least 30 days before today"
-#: (which reads as the opposite). The builder's words (``DATE_OPERATOR_LABELS``).
-_DATE_OPERATORS = {
+#: (which reads as the opposite). The condition builder reads both (its
+#: widget passes them to the page).
+DATE_OPERATOR_WORDS = {
     "=": "is on",
     "!=": "is not on",
     "<": "is before",
@@ -113,7 +114,7 @@ def _node(
 def _comparison(node: dict, fields: Mapping[str, FieldLabel]) -> str:
     name = node.get("field")
     op = node.get("op")
-    if not isinstance(name, str) or op not in _OPERATORS:
+    if not isinstance(name, str) or op not in OPERATOR_WORDS:
         return _("(not a valid condition)")
     value = node.get("value")
     field = fields.get(name)
@@ -123,7 +124,9 @@ def _comparison(node: dict, fields: Mapping[str, FieldLabel]) -> str:
     elif name.startswith(CONTEXT_PREFIX):
         name = _("the call's %(name)s") % {"name": name[len(CONTEXT_PREFIX) :]}
     words = (
-        _DATE_OPERATORS.get(op, _OPERATORS[op]) if _is_date(value) else _OPERATORS[op]
+        DATE_OPERATOR_WORDS.get(op, OPERATOR_WORDS[op])
+        if _is_date(value)
+        else OPERATOR_WORDS[op]
     )
     if op in ("is empty", "is not empty"):
         return f"{name} {words}"

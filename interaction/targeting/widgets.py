@@ -21,6 +21,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from ..engine.conditions import OPERATORS_BY_KIND, FieldSpec
+from .describe import DATE_OPERATOR_WORDS, OPERATOR_WORDS
 
 #: Form fields, in order, that tell the builder the environment when a
 #: condition field does not name one: an environment's dimension, an
@@ -66,6 +67,10 @@ class ConditionBuilder(forms.Textarea):
             "context": self.context,
             "offer": self.offer,
             "operators_json": json.dumps(operators_by_kind()),
+            # What the builder calls each operator: the reviews' words.
+            "words_json": json.dumps(
+                {"operators": OPERATOR_WORDS, "dates": DATE_OPERATOR_WORDS}
+            ),
             "fields_url": reverse(FIELDS_URL_NAME),
             "count_url": reverse(COUNT_URL_NAME),
         }

@@ -13,28 +13,6 @@
 (function () {
   "use strict";
 
-  var OPERATOR_LABELS = {
-    "=": "is",
-    "!=": "is not",
-    "<": "is less than",
-    "<=": "is at most",
-    ">": "is more than",
-    ">=": "is at least",
-    in: "is one of",
-    "not in": "is none of",
-    contains: "contains",
-    startswith: "starts with",
-    "is empty": "is empty",
-    "is not empty": "is not empty",
-  };
-  var DATE_OPERATOR_LABELS = {
-    "=": "is on",
-    "!=": "is not on",
-    "<": "is before",
-    "<=": "is on or before",
-    ">": "is after",
-    ">=": "is on or after",
-  };
   var KIND_LABELS = {
     text: "text",
     number: "number",
@@ -163,6 +141,8 @@
       context: Boolean,
       offer: Boolean,
       operators: Object,
+      // {operators: {op: words}, dates: {op: words}}: the reviews' words.
+      words: Object,
       fieldsUrl: String,
       countUrl: String,
     };
@@ -584,7 +564,8 @@
       if (operators.indexOf(node.op) < 0) {
         operators = [node.op].concat(operators);
       }
-      var labels = spec.kind === "date" || spec.kind === "datetime" ? DATE_OPERATOR_LABELS : {};
+      var words = this.wordsValue;
+      var labels = spec.kind === "date" || spec.kind === "datetime" ? words.dates : {};
       row.append(
         element(
           "select",
@@ -602,7 +583,7 @@
             },
           },
           operators.map(function (op) {
-            return option(op, labels[op] || OPERATOR_LABELS[op] || op, op === node.op);
+            return option(op, labels[op] || words.operators[op] || op, op === node.op);
           })
         )
       );
@@ -981,7 +962,8 @@
       }
       var spec = this.spec(node.field);
       var dated = spec.kind === "date" || spec.kind === "datetime";
-      var op = (dated && DATE_OPERATOR_LABELS[node.op]) || OPERATOR_LABELS[node.op] || node.op;
+      var words = this.wordsValue;
+      var op = (dated && words.dates[node.op]) || words.operators[node.op] || node.op;
       var subject = spec.group === "Call context" ? node.field : spec.label;
       if (EMPTINESS_OPERATORS.indexOf(node.op) >= 0) {
         return subject + " " + op;
