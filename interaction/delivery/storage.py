@@ -88,7 +88,7 @@ def _take_and_insert(
     if not wanted:
         return None
     take_sql, take_params = caps.take_statement(wanted)
-    _values, insert_params = _insert_statement(outcome, interaction_id, proposals)
+    insert_params = _insert_params(outcome, interaction_id, proposals)
     insert_sql = _typed_values_sql(len(proposals))
     table = connection.ops.quote_name(Proposition._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
@@ -194,7 +194,7 @@ def _insert(
     """One ``INSERT … RETURNING id`` of the proposals (in this order)."""
     if not proposals:
         return []
-    _sql, params = _insert_statement(outcome, interaction_id, proposals)
+    params = _insert_params(outcome, interaction_id, proposals)
     with connection.cursor() as cursor:
         rows = _store(cursor, _insert_sql(connection.vendor, len(proposals)), params)
     return [row[0] for row in rows]
@@ -227,11 +227,11 @@ def _store(cursor, sql: str, params: list) -> list:
     return cursor.fetchall()
 
 
-def _insert_statement(
+def _insert_params(
     outcome: Outcome, interaction_id: uuid.UUID, proposals: list[Proposal]
-) -> tuple[str, list]:
-    """The proposals' rows as ``VALUES`` (columns :data:`_COLUMNS`) and its
-    parameters."""
+) -> list:
+    """The values of the proposals' rows, row by row, column by column
+    (:data:`_COLUMNS`), for :func:`_values_sql` or :func:`_typed_values_sql`."""
     space = outcome.space
     meta = Proposition._meta
     uuid_value = meta.get_field("interaction_id").get_db_prep_value(
@@ -258,7 +258,7 @@ def _insert_statement(
             event_date,
             now,
         ]
-    return _values_sql(len(proposals)), params
+    return params
 
 
 def update_status(proposition: Proposition, status: str) -> Proposition:

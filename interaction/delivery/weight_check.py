@@ -77,13 +77,6 @@ def chosen_contact(request, environment: Environment) -> str | None:
     return session.get(SESSION_KEY, {}).get(str(environment.pk))
 
 
-def _kinds(environment: Environment) -> dict[str, str]:
-    return {
-        name: spec.kind
-        for name, spec in environment.condition_schema().contact_fields.items()
-    }
-
-
 def _evaluate(terms: OfferTerms, values, now: datetime.datetime, space_id: int):
     try:
         return terms.evaluate(values, now.date(), now, space_id)
@@ -146,10 +139,10 @@ def weight_check(
     catalogue = _Catalogue([offer.category.environment_id])
     environment = catalogue.environments[offer.category.environment_id]
     check = WeightCheck(environment)
+    kinds = catalogue.kinds[environment.pk]
     values: dict[str, Any] = {}
     if not environment.is_anonymous:
         model = environment.dimension_model
-        kinds = catalogue.kinds[environment.pk]
         found = None
         if contact_pk and model is not None and kinds:
             directory = DatabaseDirectory({environment.pk: (model, tuple(kinds))})
@@ -159,7 +152,6 @@ def weight_check(
             return check
         check.contact = model._default_manager.filter(pk=found.key).first()
         values = call_values(found.attributes, {})
-    kinds = catalogue.kinds[environment.pk]
     # The offer as the form holds it: its environment, spaces and rows unsaved.
     offer.environment_id = environment.pk
     rows = list(offer.weights.all())

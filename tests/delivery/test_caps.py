@@ -169,14 +169,14 @@ def test_a_failed_insert_gives_back_what_it_took(environment, offers, web, monke
     in the same statement (PostgreSQL), a failed insert leaves them as they
     were. In autocommit, as a page stores: each statement its own."""
     rule = make_rule(environment, global_capping=True, quantity=5, period_days=1)
-    original = storage._insert_statement
+    original = storage._insert_params
 
     def broken(*args):
-        sql, params = original(*args)
+        params = original(*args)
         params[storage._COLUMNS.index("offer_code")] = None  # NOT NULL
-        return sql, params
+        return params
 
-    monkeypatch.setattr(storage, "_insert_statement", broken)
+    monkeypatch.setattr(storage, "_insert_params", broken)
     with pytest.raises(DatabaseError):
         ask(web, make_contact(), count=10, store=True)
 
