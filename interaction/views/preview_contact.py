@@ -25,8 +25,10 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.permissions import policy_registry
 
@@ -93,7 +95,12 @@ def find_contacts(environment: Environment, query: str) -> list:
     return contacts
 
 
+@method_decorator(xframe_options_sameorigin, name="dispatch")
 class PreviewContactView(View):
+    """Chooses the contact of an offer preview's weight check. Its pages show
+    inside Wagtail's preview panel (an iframe of this site), as the preview
+    does."""
+
     def dispatch(self, request, *args, **kwargs):
         policy = policy_registry.get_by_type(Offer)
         # Whoever previews offers: editors, and approvers checking a weight.

@@ -310,3 +310,16 @@ def test_choosing_needs_the_csrf_token_the_preview_form_carries(
     )
     assert cleared.status_code == 302
     assert client.session["interaction_preview_contacts"] == {}
+
+
+def test_the_contact_list_shows_in_the_preview_panel(admin_client, environment):
+    """A search matching several contacts lists them where the search was
+    made: inside Wagtail's preview panel, an iframe of this site."""
+    make_contact(last_name="Hopper")
+    make_contact(last_name="Hopper")
+
+    response = admin_client.get(choose_url(environment, q="Hopper"))
+
+    assert response.status_code == 200
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.content.decode().count("Hopper") >= 2
