@@ -41,6 +41,15 @@ class CapUsage(models.Model):
                 name="interaction_cap_usage_unique",
             )
         ]
+        indexes = [
+            # Every call reads the used-up counters of its rules' periods
+            # (used >= quantity): without it, every counter of the period,
+            # one per offer proposed in it, was read and filtered.
+            models.Index(
+                fields=["rule", "period_start", "channel", "used"],
+                name="interaction_cap_usage_used",
+            )
+        ]
 
     def __str__(self):
         return f"{self.rule_id}/{self.offer_id} @ {self.period_start}: {self.used}"
