@@ -7,7 +7,14 @@ import uuid
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from ..engine.call import MAX_COUNT
 from ..models.choices import PropositionStatus
@@ -50,6 +57,13 @@ def _bounded_date(value: datetime.datetime) -> datetime.datetime:
 ContactDate = Annotated[datetime.datetime, AfterValidator(_bounded_date)]
 
 
+class Input(BaseModel):
+    """A request body: a plain pydantic model. ninja's ``Schema`` is made to
+    read ORM objects, through a wrap validator that costs more than the rest
+    of a body's validation (40 µs of 46 for ``ProposeIn``) and, given a JSON
+    array where an object is expected, answers with a Python error message."""
+
+
 class Error(Schema):
     detail: str
 
@@ -64,7 +78,7 @@ class ValidationErrors(Schema):
     detail: list[ValidationErrorItem]
 
 
-class ProposeIn(Schema):
+class ProposeIn(Input):
     space: Annotated[StrictStr, Field(min_length=1, max_length=50)] = Field(
         description="Code of a live offer space in real-time mode."
     )
@@ -138,7 +152,7 @@ class ProposeOut(Schema):
     reason: str | None = Field(None, description="Why there are no offers.")
 
 
-class StatusIn(Schema):
+class StatusIn(Input):
     status: PropositionStatus = Field(
         description="“accepted” records the space's status on acceptance."
     )
@@ -161,7 +175,7 @@ class StatusOut(Schema):
 OfferCode = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 
 
-class ProposeBatchIn(Schema):
+class ProposeBatchIn(Input):
     calls: list[ProposeIn] = Field(min_length=1, max_length=MAX_BATCH)
     unique_offers: StrictBool = Field(
         False,

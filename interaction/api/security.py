@@ -83,7 +83,9 @@ class BearerApiKey(HttpBearer):
 
     def __call__(self, request: HttpRequest) -> Caller:
         check_body_size(request)
-        scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+        # META rather than request.headers, which copies every header first.
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _space, token = header.partition(" ")
         if scheme.lower() != "bearer":
             # No header, or another scheme (e.g. HTTP basic auth in front of a
             # staging site): an anonymous call.

@@ -79,7 +79,7 @@ def rendered_offers(
     contact: Mapping[str, Any] | None = None,
 ) -> dict[int, RenderedOffer]:
     """Rank -> the offer rendered through the page's space."""
-    from ..delivery.propose import _tracked_url as tracked_link
+    from ..delivery.propose import TrackedLinks
     from ..delivery.rendering import offer_context, render_offer
     from ..delivery.rendering import uses_default_templates as default_templates
     from ..delivery.snapshot import get_snapshot
@@ -88,6 +88,7 @@ def rendered_offers(
     snapshot = get_snapshot()
     space = snapshot.spaces.get(page.space.code) or page.space
     rendered: dict[int, RenderedOffer] = {}
+    tracked_link = TrackedLinks()
     contact_read = contact is not None or default_templates(space)
     for item in propositions:
         rank = int(item.rank)

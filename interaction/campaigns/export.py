@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ..delivery.propose import RenderedProposition, render_proposal
+from ..delivery.propose import RenderedProposition, TrackedLinks, render_proposal
 from ..delivery.snapshot import Snapshot, get_snapshot
 from ..engine.call import Proposal
 from ..models import CampaignRun, Proposition
@@ -37,6 +37,7 @@ def rows(run: CampaignRun, page=None) -> Iterator[list[Any]]:
     specific = page.specific if page is not None else None
     body = getattr(specific, "render_for", None)
     model_names = snapshot.dimensions.get(run.environment_id)
+    links = TrackedLinks()
     rows = (
         Proposition.objects.filter(run=run)
         .order_by("contact_key", "rank")
@@ -48,7 +49,8 @@ def rows(run: CampaignRun, page=None) -> Iterator[list[Any]]:
         for key, propositions in batch_rows:
             contact = attributes.get(key, {})
             rendered = [
-                _rendered(snapshot, space_row, row, contact) for row in propositions
+                _rendered(snapshot, space_row, row, contact, links)
+                for row in propositions
             ]
             html = text = ""
             if body is not None:
@@ -114,14 +116,23 @@ def _attributes(model_names, keys: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _rendered(
-    snapshot: Snapshot, space_row, row, contact: Mapping[str, Any]
+    snapshot: Snapshot,
+    space_row,
+    row,
+    contact: Mapping[str, Any],
+    links: TrackedLinks,
 ) -> RenderedProposition | None:
     proposition_id, _key, rank, offer_id, _code, weight = row
     compiled = _compiled_offer(snapshot, offer_id)
     if space_row is None or compiled is None:
         return None  # no longer live: nothing to render it with
     return render_proposal(
-        snapshot, space_row, Proposal(compiled, rank, weight), proposition_id, contact
+        snapshot,
+        space_row,
+        Proposal(compiled, rank, weight),
+        proposition_id,
+        contact,
+        links,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from .readers import DatabaseDirectory, DatabaseHistory
 from .rendering import offer_context, render_offer, uses_default_templates
 from .snapshot import Snapshot, get_snapshot
 from .storage import store_propositions
-from .tracking import tracked_url
+from .tracking import tracked_urls
 
 
 @dataclass
@@ -96,13 +96,19 @@ def propose(
     if page is not None:
         page.add(outcome.space.code, (proposal.offer.code for proposal in proposals))
     space_row = snapshot.spaces[outcome.space.code]
+    links = TrackedLinks()
     return PropositionsResult(
         interaction_id=interaction_id,
         identified=outcome.identified,
         space_code=outcome.space.code,
         propositions=[
             render_proposal(
-                snapshot, space_row, proposal, proposition_id, outcome.attributes
+                snapshot,
+                space_row,
+                proposal,
+                proposition_id,
+                outcome.attributes,
+                links,
             )
             for proposal, proposition_id in zip(proposals, ids, strict=True)
         ],
@@ -162,14 +168,27 @@ def content_of(
     return content
 
 
-def _tracked_url(proposition_id: int | None, destination: str) -> str | None:
-    """The signed link of a stored proposition to an http(s) destination."""
-    if proposition_id is None or not destination:
-        return None
-    try:
-        return tracked_url(proposition_id, destination)
-    except (ValueError, NoReverseMatch):  # not http(s); the API is not mounted
-        return None
+class TrackedLinks:
+    """The signed links of a call's stored propositions to their http(s)
+    destinations (:func:`.tracking.tracked_urls`, looked up once a call)."""
+
+    def __init__(self) -> None:
+        self._url: Callable[[int, str], str] | None = None
+        self._mounted = True
+
+    def __call__(self, proposition_id: int | None, destination: str) -> str | None:
+        if proposition_id is None or not destination or not self._mounted:
+            return None
+        if self._url is None:
+            try:
+                self._url = tracked_urls()
+            except NoReverseMatch:  # the API is not mounted
+                self._mounted = False
+                return None
+        try:
+            return self._url(proposition_id, destination)
+        except ValueError:  # not http(s)
+            return None
 
 
 def render_proposal(
@@ -178,9 +197,11 @@ def render_proposal(
     proposal: Proposal,
     proposition_id: int | None,
     attributes: Mapping[str, Any],
+    links: TrackedLinks | None = None,
 ) -> RenderedProposition:
     """Step 8: a proposal rendered through ``space_row`` for a contact with
-    ``attributes`` (calls, and the export of a campaign run's propositions)."""
+    ``attributes`` (calls, and the export of a campaign run's propositions);
+    ``links``: the call's, shared by its propositions."""
     offer = snapshot.offers[proposal.offer.id]
     offer_data = snapshot.derived.get(
         ("offer context", offer.pk), lambda: offer_context(offer)
@@ -192,7 +213,7 @@ def render_proposal(
         lambda: content_of(offer, space_row, offer_data),
     )
 
-    link = _tracked_url(proposition_id, offer_data["destination_url"])
+    link = (links or TrackedLinks())(proposition_id, offer_data["destination_url"])
 
     def present() -> dict[str, str]:
         return render_offer(

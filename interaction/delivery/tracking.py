@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,12 +54,11 @@ _LINK = re.compile(r"([0-9]{1,19})\.([A-Za-z0-9_-]{1,5500})")
 
 
 @functools.lru_cache(maxsize=32)
-def _keyed_hmac(secret: str | bytes, salt: str) -> Any:
-    """An HMAC-SHA256 state keyed by ``secret`` and ``salt``, to be copied."""
-    key = hmac.new(
+def _key(secret: str | bytes, salt: str) -> bytes:
+    """The HMAC-SHA256 key of ``secret`` and ``salt``."""
+    return hmac.new(
         force_bytes(secret), b"interaction.signing:" + salt.encode(), hashlib.sha256
     ).digest()
-    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _b64(data: bytes) -> str:
@@ -76,9 +76,7 @@ class CompactSigner:
         self.salt = salt
 
     def _signature(self, secret: str | bytes, message: str) -> str:
-        mac = _keyed_hmac(secret, self.salt).copy()
-        mac.update(message.encode())
-        return _b64(mac.digest())
+        return _b64(hmac.digest(_key(secret, self.salt), message.encode(), "sha256"))
 
     def sign(self, value: str, now: float | None = None) -> str:
         stamped = f"{value}.{int(time.time() if now is None else now):x}"
@@ -170,8 +168,20 @@ def _track_path() -> tuple[str, str]:
 
 def tracked_url(proposition_id: int, url: str) -> str:
     """The absolute URL of the tracking endpoint for ``proposition_id`` → ``url``."""
+    return tracked_urls()(proposition_id, url)
+
+
+def tracked_urls() -> Callable[[int, str], str]:
+    """:func:`tracked_url` for the propositions of one request: the tracking
+    path and the site's root looked up once (a few context-local lookups that
+    cost more than signing)."""
     before, after = _track_path()
-    return f"{conf.base_url()}{before}{sign_link(proposition_id, url)}{after}"
+    root = conf.base_url()
+
+    def url(proposition_id: int, destination: str) -> str:
+        return f"{root}{before}{sign_link(proposition_id, destination)}{after}"
+
+    return url
 
 
 def proposition_token(proposition_id: int) -> str:

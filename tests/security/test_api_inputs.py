@@ -193,6 +193,25 @@ def test_deeply_nested_json_is_422_json(client, call, depth):
     assert detail[0]["type"] in {"json_too_deep", "json_invalid"}
 
 
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (PROPOSE, "[1, 2]"),
+        (PROPOSE, '"space"'),
+        (BATCH, "[]"),
+        (BATCH, '{"calls": [[]]}'),
+    ],
+)
+def test_a_body_that_is_not_an_object_is_422_saying_so(client, db, url, body):
+    response = send(client, body, url=url)
+
+    detail = assert_json_error(response, 422)["detail"]
+    assert detail[0]["type"] == "model_type", detail
+    assert "valid dictionary" in detail[0]["msg"]
+    # Not a Python error about the value (``list.count()`` …).
+    assert "()" not in json.dumps(detail)
+
+
 def test_json_nested_within_the_bound_is_taken(client, call):
     nested = "[" * 28 + "]" * 28
     body = json.dumps(call)[:-1] + f', "context": {{"deep": {nested}}}}}'
