@@ -162,8 +162,12 @@ class PreparedQuery:
         )
 
     @classmethod
-    def union_all(cls, first: PreparedQuery, second: PreparedQuery) -> PreparedQuery:
-        """The rows of ``first`` then those of ``second``, in one statement.
+    def union_all(
+        cls, first: PreparedQuery, second: PreparedQuery, *, if_first_empty=False
+    ) -> PreparedQuery:
+        """The rows of ``first`` then those of ``second``, in one statement;
+        ``if_first_empty``: those of ``second`` only if ``first`` has none
+        (``second`` is not run otherwise: on PostgreSQL, a one-time filter).
 
         Both have the same number of columns, converted alike (``first``'s
         converters apply to every row); slot names must differ.
@@ -176,12 +180,20 @@ class PreparedQuery:
             "UNION ALL SELECT * FROM ({second}) second_rows",
             first.converters,
             first.width,
+            sql=f"WITH first_rows AS ({first.sql}) SELECT * FROM first_rows "
+            f"UNION ALL SELECT * FROM ({second.sql}) second_rows "
+            "WHERE NOT EXISTS (SELECT 1 FROM first_rows)"
+            if if_first_empty
+            else None,
         )
 
     @classmethod
-    def _combine(cls, first, second, joined, converters, width) -> PreparedQuery:
+    def _combine(
+        cls, first, second, joined, converters, width, sql=None
+    ) -> PreparedQuery:
         """``SELECT * FROM (first) first_rows <joined>``, ``joined`` holding
-        ``{second}``, with the slots of both."""
+        ``{second}``, with the slots of both (``sql``: that SQL instead, its
+        parameters those of ``first`` then ``second``)."""
         if first.alias != second.alias:
             raise ValueError("Both queries must use the same database.")
         names = [name for _index, name, _field in first.slots + second.slots]
@@ -190,13 +202,35 @@ class PreparedQuery:
         offset = len(first.params)
         return cls(
             first.alias,
-            f"SELECT * FROM ({first.sql}) first_rows "
+            sql
+            or f"SELECT * FROM ({first.sql}) first_rows "
             + joined.format(second=second.sql),
             first.params + second.params,
             first.slots
             + [(index + offset, name, field) for index, name, field in second.slots],
             converters,
             width,
+        )
+
+    def counted(self, limit: str, at_least: str, field: Field) -> PreparedQuery:
+        """Each distinct row among the first ``limit`` rows of this query,
+        followed by how many times it occurs, if that count reaches
+        ``at_least`` (``limit`` and ``at_least``: new slots, integers prepared
+        by ``field``): a count that stops at ``limit`` rows, however many the
+        query selects."""
+        if {limit, at_least} & {name for _index, name, _field in self.slots}:
+            raise ValueError("The query has a slot of that name already.")
+        offset = len(self.params)
+        return PreparedQuery(
+            self.alias,
+            f"SELECT bounded_rows.*, COUNT(*) FROM (SELECT * FROM ({self.sql}) "
+            "limited_rows LIMIT %s) bounded_rows "
+            f"GROUP BY {', '.join(str(n + 1) for n in range(self.width))} "
+            "HAVING COUNT(*) >= %s",
+            [*self.params, _Marker(limit), _Marker(at_least)],
+            [*self.slots, (offset, limit, field), (offset + 1, at_least, field)],
+            self.converters,
+            self.width + 1,
         )
 
     def collected(self) -> PreparedQuery:

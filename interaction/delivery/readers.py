@@ -4,7 +4,8 @@ Both run on every call, so their queries are compiled once per process (and
 per shape: which tallies, how many caps) by
 :class:`~interaction.delivery.prepared_query.PreparedQuery`. The history is
 counted by the database (:class:`~interaction.engine.call.Tally`), which
-returns only the counts that reach a rule's quantity, and comes with the
+returns only the counts that reach a rule's quantity (only a decisive tally's,
+counted up to it, once that one reaches it), and comes with the
 used-up global caps in the same statement; a contact identified by primary
 key (the default) comes with both, so a call reads the database once.
 """
@@ -58,6 +59,22 @@ def _field(model: type[Model], name: str) -> Field:
 _PER_COLUMN = {PER_OFFER: "offer_id", PER_CATEGORY: "category_id", PER_ALL: None}
 
 
+def _counted(shape: TallyShape, where: Q, values: Callable[[str, Field], Any]) -> Q:
+    """The propositions ``where`` selects that the tally of ``shape`` counts."""
+    _per, channel, statuses = shape
+    date = _field(Proposition, "event_date")
+    filters = Q(
+        where,
+        event_date__gte=values("since", date),
+        event_date__lte=values("until", date),
+    )
+    if channel:
+        filters &= Q(channel=values("channel", _field(Proposition, "channel")))
+    if statuses is not None:
+        filters &= Q(status__in=statuses)
+    return filters
+
+
 def tally_counts(
     index: int,
     shape: TallyShape,
@@ -73,45 +90,54 @@ def tally_counts(
     ``values(name, field)`` gives the tally's values: ``since``, ``until``,
     ``channel`` (when the shape has one) and ``at_least``.
     """
-    per, channel, statuses = shape
-    date = _field(Proposition, "event_date")
-    filters = Q(
-        where,
-        event_date__gte=values("since", date),
-        event_date__lte=values("until", date),
-    )
-    if channel:
-        filters &= Q(channel=values("channel", _field(Proposition, "channel")))
-    if statuses is not None:
-        filters &= Q(status__in=statuses)
-    column = _PER_COLUMN[per]
+    column = _PER_COLUMN[shape[0]]
     contact = ["contact_key"] if by_contact else []
     return (
-        Proposition.objects.filter(filters)
+        Proposition.objects.filter(_counted(shape, where, values))
         .order_by()
         .annotate(
             tally=Value(index),
             key=F(column) if column else Cast(Value(None), BigIntegerField()),
         )
         .values(*contact, "tally", "key")
-        .annotate(count=Count("id"))
+        # COUNT(*), not of a column: the contact index answers it alone.
+        .annotate(count=Count("*"))
         .filter(count__gte=values("at_least", IntegerField()))
         .values_list(*contact, "tally", "key", "count")
     )
 
 
+def _who(slot: Slot, visitor: bool, index: int) -> Q:
+    who = "visitor_id" if visitor else "contact_key"
+    return Q(
+        environment_id=slot(f"environment{index}", _field(Proposition, "environment")),
+        **{who: slot(f"key{index}", _field(Proposition, who))},
+    )
+
+
 def _tally(slot: Slot, visitor: bool, index: int, shape: TallyShape):
     """One tally of one contact (or visitor): ``(index, key, count)`` rows."""
-    who = "visitor_id" if visitor else "contact_key"
-    environment = _field(Proposition, "environment")
     return tally_counts(
         index,
         shape,
-        Q(
-            environment_id=slot(f"environment{index}", environment),
-            **{who: slot(f"key{index}", _field(Proposition, who))},
-        ),
+        _who(slot, visitor, index),
         lambda name, field: slot(f"{name}{index}", field),
+    )
+
+
+def _decisive(slot: Slot, visitor: bool, index: int, shape: TallyShape):
+    """The propositions a decisive tally (``PER_ALL``) counts, as
+    ``(index, NULL)`` rows, for :meth:`PreparedQuery.counted`."""
+    filters = _counted(
+        shape,
+        _who(slot, visitor, index),
+        lambda name, field: slot(f"{name}{index}", field),
+    )
+    return (
+        Proposition.objects.filter(filters)
+        .order_by()
+        .annotate(tally=Value(index), key=Cast(Value(None), BigIntegerField()))
+        .values_list("tally", "key")
     )
 
 
@@ -136,14 +162,39 @@ def _used_up(slot: Slot, caps: int):
 
 @functools.cache
 def _history_query(
-    visitor: bool, shapes: tuple[TallyShape, ...], caps: int
+    visitor: bool, shapes: tuple[TallyShape, ...], caps: int, decisive=frozenset()
 ) -> PreparedQuery:
+    """The tallies of ``shapes`` (those at the indexes ``decisive`` counted up
+    to their ``at_least``, the others only if none of those reaches it), then
+    the used-up caps."""
+    first = [
+        PreparedQuery.compile(
+            functools.partial(_decisive, visitor=visitor, index=index, shape=shape)
+        ).counted(f"limit{index}", f"at_least{index}", IntegerField())
+        for index, shape in enumerate(shapes)
+        if index in decisive
+    ]
     parts = [
         PreparedQuery.compile(
             functools.partial(_tally, visitor=visitor, index=index, shape=shape)
         )
         for index, shape in enumerate(shapes)
+        if index not in decisive
     ]
+    if first:
+        # A contact over an all-offers rule (heavy histories are) is counted
+        # up to the rule's quantity, not to its thousand propositions, and
+        # the other rules' tallies are not counted at all.
+        decided = functools.reduce(PreparedQuery.union_all, first)
+        parts = [
+            PreparedQuery.union_all(
+                decided,
+                functools.reduce(PreparedQuery.union_all, parts),
+                if_first_empty=True,
+            )
+            if parts
+            else decided
+        ]
     if caps:
         parts.append(PreparedQuery.compile(lambda slot: _used_up(slot, caps)))
     # Sent as a row per tally (a contact with 1,000 propositions has hundreds
@@ -172,6 +223,8 @@ def _history_values(
                 f"until{index}": request.date + tally.period,
                 f"at_least{index}": tally.at_least,
             }
+            if tally.decisive:
+                values[f"limit{index}"] = max(tally.at_least, 1)
             if tally.channel:
                 values[f"channel{index}"] = tally.channel
     for index, cap in enumerate(request.caps):
@@ -219,15 +272,27 @@ def _contact_query(model, fields: tuple[str, ...], names: tuple[str, ...]):
 
 @functools.cache
 def _contact_and_history_query(
-    model, names: tuple[str, ...], shapes: tuple[TallyShape, ...], caps: int
+    model,
+    names: tuple[str, ...],
+    shapes: tuple[TallyShape, ...],
+    caps: int,
+    decisive=frozenset(),
 ) -> PreparedQuery:
     return PreparedQuery.side_by_side(
-        _contact_query(model, ("pk",), names), _history_query(False, shapes, caps)
+        _contact_query(model, ("pk",), names),
+        _history_query(False, shapes, caps, decisive),
     ).server_side()
 
 
 def _shapes(request: HistoryRequest) -> tuple[TallyShape, ...]:
     return tuple(tally.shape for tally in request.tallies)
+
+
+def _decisive_indexes(request: HistoryRequest) -> frozenset[int]:
+    """The decisive tallies of ``request`` (:attr:`Tally.decisive`), by index."""
+    return frozenset(
+        index for index, tally in enumerate(request.tallies) if tally.decisive
+    )
 
 
 class DatabaseHistory:
@@ -243,7 +308,12 @@ class DatabaseHistory:
         shapes = _shapes(request) if key is not None else ()
         if not shapes and not request.caps:
             return History()
-        query = _history_query(visitor, shapes, len(request.caps))
+        query = _history_query(
+            visitor,
+            shapes,
+            len(request.caps),
+            _decisive_indexes(request) if shapes else frozenset(),
+        )
         values = _history_values(environment_id, key, request)
         return history_of(_uncollected(query.rows(**values)), request)
 
@@ -289,7 +359,11 @@ class DatabaseDirectory:
     def _with_history(self, environment_id, model, names, pk, request):
         key = str(model._meta.pk.to_python(pk))
         query = _contact_and_history_query(
-            model, names, _shapes(request), len(request.caps)
+            model,
+            names,
+            _shapes(request),
+            len(request.caps),
+            _decisive_indexes(request),
         )
         rows = query.rows(pk=pk, **_history_values(environment_id, key, request))
         if not rows:

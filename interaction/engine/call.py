@@ -89,6 +89,13 @@ class Tally:
     ``at_least`` (:attr:`History.reached`): a contact's whole history comes
     back as the few offers, categories or totals a rule excludes, however many
     propositions it holds.
+
+    A ``decisive`` tally (``PER_ALL``) excludes every offer of the call once
+    it reaches ``at_least``: its rule counts every proposition and applies to
+    every offer and every contact, and the call traces no reasons. A reader
+    may then stop counting it at ``at_least`` (the count it returns is at
+    least ``at_least``, not the whole count) and leave the other tallies out
+    of :attr:`History.reached`: they cannot change what the call proposes.
     """
 
     rule_id: int
@@ -97,6 +104,7 @@ class Tally:
     channel: str
     statuses: frozenset[str] | None
     at_least: int
+    decisive: bool = False
 
     @property
     def shape(self) -> tuple[str, bool, tuple[str, ...] | None]:

@@ -213,6 +213,7 @@ class _Ranker:
                 self.rules,
                 self.contact_history,
                 self.reader,
+                decisive=not self.call.explain,
             )
         return self._exclusions
 
@@ -281,7 +282,7 @@ def _identify(
                 environment.id,
                 space.identification_fields,
                 parts,
-                history_request(environment, space, date),
+                history_request(environment, space, date, decisive=not call.explain),
             )
             if contact is not None:
                 outcome = Outcome(
@@ -298,11 +299,15 @@ def _identify(
 
 
 def history_request(
-    environment: EnvironmentCatalogue, space: CompiledSpace, date: datetime.datetime
+    environment: EnvironmentCatalogue,
+    space: CompiledSpace,
+    date: datetime.datetime,
+    decisive: bool = False,
 ) -> HistoryRequest:
     """All a call on ``space`` may need of the history, whoever the contact is:
     the tallies of every personal rule, the counters of every global cap of
-    the space's channel."""
+    the space's channel. ``decisive``: for a call that traces no reasons
+    (:func:`.typology.tallies`)."""
     rules = [
         rule
         for rule in environment.rules
@@ -310,7 +315,7 @@ def history_request(
     ]
     return HistoryRequest(
         date,
-        typology.tallies(rules, space.channel),
+        typology.tallies(rules, space.channel, decisive),
         typology.cap_periods(rules, space.channel, date),
     )
 
@@ -322,13 +327,15 @@ def _exclusions(
     rules: list[CompiledRule],
     contact_history: History | None,
     reader: HistoryReader,
+    decisive: bool = False,
 ) -> typology.Exclusions:
     """Why typology rules exclude offers (asked once there are candidates),
-    reading the history unless the lookup brought it."""
+    reading the history unless the lookup brought it (``decisive``: see
+    :func:`history_request`)."""
     exclusions = typology.Exclusions()
     if not rules:
         return exclusions
-    request = history_request(environment, space, outcome.date)
+    request = history_request(environment, space, outcome.date, decisive)
     key = outcome.contact_key or outcome.visitor
     personal = any(not rule.global_capping for rule in rules)
     history = contact_history

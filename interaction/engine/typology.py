@@ -63,12 +63,19 @@ def applies_to(rule: CompiledRule, offer_id: int | None) -> bool:
     return rule.offer_ids is None or offer_id in rule.offer_ids
 
 
-def tallies(rules: Iterable[CompiledRule], channel: str) -> tuple[Tally, ...]:
+def tallies(
+    rules: Iterable[CompiledRule], channel: str, decisive: bool = False
+) -> tuple[Tally, ...]:
     """What the personal ``rules`` of a call on ``channel`` need counted of
     the contact's history, one tally per rule.
 
     A rule over some offers only counts each offer's propositions (at least
     one) and sums its own offers' (:func:`personal_exclusions`).
+
+    ``decisive`` (a call that traces no reasons): the tally of a rule over
+    every proposition, for every offer and every contact, is marked
+    :attr:`~.call.Tally.decisive`: once it reaches the rule's quantity the
+    call proposes nothing, whatever the other counts are.
     """
     found = []
     for rule in rules:
@@ -88,6 +95,10 @@ def tallies(rules: Iterable[CompiledRule], channel: str) -> tuple[Tally, ...]:
                 channel if rule.same_channel_only else "",
                 rule.counted_statuses,
                 at_least,
+                decisive
+                and per == PER_ALL
+                and rule.offer_ids is None
+                and rule.applies_to_contact is None,
             )
         )
     return tuple(found)

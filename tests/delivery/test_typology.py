@@ -107,6 +107,25 @@ def test_visitors_history_in_an_anonymous_environment(anonymous_environment):
     assert codes(ask(space, visitor="visitor-2")) == ["welcome-pack"]
 
 
+def test_a_visitor_over_an_all_offers_rule(anonymous_environment):
+    """The visitor's history read as a call that traces nothing reads it (the
+    all-offers rule decisive), and as a preview does."""
+    category = make_category(anonymous_environment, "welcome")
+    space = make_space(anonymous_environment, "visitor-banner", max_offers=10)
+    offer = make_offer(category, "welcome-pack", spaces=[space])
+    make_offer(category, "newsletter", spaces=[space])
+    make_rule(anonymous_environment, counted_offers="all", quantity=2)
+    for _ in range(3):
+        record(offer, space, "visitor-1", visitor=True)
+    record(offer, space, "visitor-2", visitor=True)
+
+    for explain in (False, True):
+        first = ask(space, visitor="visitor-1", count=10, explain=explain)
+        second = ask(space, visitor="visitor-2", count=10, explain=explain)
+        assert codes(first) == []
+        assert sorted(codes(second)) == ["newsletter", "welcome-pack"]
+
+
 def test_stored_propositions_feed_the_next_call(environment, catalogue, web, contact):
     make_rule(environment, quantity=1)
 
@@ -375,3 +394,137 @@ def test_the_database_counts_as_the_engine_does(
     assert found is not None and found.history is not None
     assert found.history.reached == expected
     assert chunk.history is not None and chunk.history.reached == expected
+
+
+# A decisive tally (a rule over every proposition, every offer and contact, in
+# a call that traces no reasons): counted up to its quantity, the others only
+# below it
+
+
+DECIDED = (
+    Tally(1, 7 * DAY, "offer", "", None, 1),
+    Tally(2, 30 * DAY, "all", "web", frozenset({"proposed", "presented"}), 3, True),
+    Tally(3, 3 * DAY, "category", "", None, 1),
+)
+
+
+def read_both_ways(environment, contact, request):
+    """The contact's counts as the history reader and the contact directory
+    (the same query with the contact) read them: both must agree."""
+    read = DatabaseHistory().read(environment.id, str(contact.pk), False, request)
+    directory = DatabaseDirectory({environment.id: (Contact, ("email",))})
+    found = directory.find(environment.id, ("pk",), (str(contact.pk),), request)
+    assert found is not None and found.history is not None
+    assert found.history.reached == read.reached
+    return read.reached
+
+
+@pytest.mark.parametrize("counted", [0, 2, 3, 7])
+def test_a_decisive_tally_is_counted_up_to_its_quantity(
+    environment, catalogue, web, email, contact, counted
+):
+    """Below its quantity (3), every tally is counted as without it; at its
+    quantity or beyond, it comes alone with the count of 3; propositions it
+    does not count (another channel or status, outside its window) count for
+    the other tallies, not for it."""
+    offers = list(catalogue.values())
+    for n in range(counted):
+        record(offers[n % 4], web, contact, when=NOW - n * HOUR)
+    record(catalogue["gold"], email, contact, when=NOW - HOUR)
+    record(catalogue["silver"], web, contact, status="accepted", when=NOW - HOUR)
+    record(catalogue["mortgage"], web, contact, when=NOW - 40 * DAY)
+    rows = [
+        HistoryRow(offer.id, offer.category_id, channel, status, when)
+        for offer, channel, status, when in [
+            *(
+                (offers[n % 4], "web", "proposed", NOW - n * HOUR)
+                for n in range(counted)
+            ),
+            (catalogue["gold"], "email", "proposed", NOW - HOUR),
+            (catalogue["silver"], "web", "accepted", NOW - HOUR),
+            (catalogue["mortgage"], "web", "proposed", NOW - 40 * DAY),
+        ]
+    ]
+    exact = typology.count_rows(rows, NOW, DECIDED)
+
+    reached = read_both_ways(environment, contact, HistoryRequest(NOW, DECIDED))
+
+    if counted < 3:
+        assert reached == exact
+        assert (2, None) not in reached
+    else:
+        assert exact[(2, None)] == counted
+        assert reached == {(2, None): 3}
+
+
+def test_a_decisive_tally_of_a_quantity_of_zero(environment, catalogue, web, contact):
+    """A quantity of 0: a count of nothing is never there, so the other
+    tallies are counted; one proposition decides."""
+    request = HistoryRequest(
+        NOW,
+        (
+            Tally(1, DAY, "all", "", None, 0, True),
+            Tally(2, 7 * DAY, "offer", "", None, 1),
+        ),
+    )
+    record(catalogue["gold"], web, contact, when=NOW - 3 * DAY)
+
+    assert read_both_ways(environment, contact, request) == {
+        (2, catalogue["gold"].id): 1
+    }
+
+    record(catalogue["silver"], web, contact, when=NOW - HOUR)
+
+    assert read_both_ways(environment, contact, request) == {(1, None): 1}
+
+
+def test_a_contact_over_an_all_offers_rule_is_proposed_nothing_and_told_why(
+    environment, catalogue, web, contact
+):
+    """The call that proposes reads the all-offers rule as decisive and gets
+    nothing; the explained call (a preview) counts everything and traces the
+    same reasons as ever: the first rule that excludes each offer, with its
+    whole count."""
+    # Rules apply in the order of their codes: the same offer's first.
+    make_rule(environment, "a-same-offer", counted_offers="offer", quantity=2)
+    make_rule(environment, "b-all-offers", counted_offers="all", quantity=3)
+    for n in range(5):
+        offer = catalogue["gold" if n < 2 else "mortgage"]
+        record(offer, web, contact, when=NOW - n * HOUR)
+    for n in range(3):
+        record(catalogue["car-loan"], web, contact, when=NOW - (10 + n) * HOUR)
+
+    assert codes(ask(web, contact, count=10, explain=False)) == []
+    explained = ask(web, contact, count=10)
+
+    assert codes(explained) == []
+    assert dropped(explained) == {
+        "gold": "typology rule “a-same-offer”: 2 propositions counted in the "
+        "period, 2 allowed",
+        "mortgage": "typology rule “a-same-offer”: 3 propositions counted in the "
+        "period, 2 allowed",
+        "car-loan": "typology rule “a-same-offer”: 3 propositions counted in the "
+        "period, 2 allowed",
+        "silver": "typology rule “b-all-offers”: 8 propositions counted in the "
+        "period, 3 allowed",
+    }
+
+
+def test_an_all_offers_rule_with_a_contact_condition_is_not_decisive(
+    environment, catalogue, web, contact
+):
+    """The rule's condition is only known once the contact is read, so its
+    tally cannot decide in the query: every tally is counted, and a contact
+    outside the condition is excluded by the other rules only."""
+    make_rule(environment, "same-offer", counted_offers="offer", quantity=1)
+    make_rule(
+        environment,
+        "all-offers",
+        counted_offers="all",
+        quantity=2,
+        contact_condition={"field": "country", "op": "=", "value": "DE"},
+    )
+    record(catalogue["gold"], web, contact, when=NOW - HOUR)
+    record(catalogue["silver"], web, contact, when=NOW - 2 * HOUR)
+
+    assert shown(web, contact, explain=False) == ["car-loan", "mortgage"]

@@ -8,7 +8,7 @@ active rows, what storing does under a cap) is in
 
 import pytest
 
-from interaction.engine import core
+from interaction.engine import core, typology
 from interaction.engine.call import Proposal
 from tests.builders import DAY, HOUR, NOW, SECOND, codes, dropped
 
@@ -375,3 +375,26 @@ def test_choose_gives_an_excluded_offers_place_to_the_next(world, catalogue):
     assert core.choose(ranking, 2, excluded=everything_capped) == []
     assert core.choose(ranking, 0) == []
     assert len(core.choose(ranking, 10)) == 4
+
+
+def test_only_a_rule_over_every_offer_and_contact_is_decisive(world, catalogue):
+    """:func:`typology.tallies` marks decisive, when asked (a call tracing no
+    reasons), the tally of a rule that counts every proposition for every
+    offer and contact: reaching it excludes every offer whatever else is
+    counted."""
+    rules = [
+        world.rule("all", counted_offers="all"),
+        world.rule("rule-offers", counted_offers="rule"),
+        world.rule("per-offer", counted_offers="offer"),
+        world.rule("some-offers", counted_offers="all", offers=[catalogue["gold"]]),
+        world.rule(
+            "some-contacts",
+            counted_offers="all",
+            contact_condition={"field": "country", "op": "=", "value": "DE"},
+        ),
+    ]
+
+    decided = typology.tallies(rules, "web", decisive=True)
+
+    assert [tally.decisive for tally in decided] == [True, True, False, False, False]
+    assert not any(tally.decisive for tally in typology.tallies(rules, "web"))
