@@ -4,7 +4,9 @@
 (``uuid4().hex``) in the cookie named by ``INTERACTION_VISITOR_COOKIE``
 (default ``interaction_visitor``), kept one year, ``SameSite=Lax``, and sets
 ``request.interaction_visitor`` for the template tag, the blocks and
-:func:`interaction.delivery.web.propose_for_request`.
+:func:`interaction.delivery.web.propose_for_request`. A visitor whose id is
+made on this request has no history yet (``request.interaction_visitor_is_new``):
+the tag and blocks then read none until they store propositions for it.
 
 The cookie is **not** ``HttpOnly``: the JS client (``interaction/offers.js``)
 reads it to send the visitor id to the JSON API from any page, including
@@ -44,6 +46,7 @@ class VisitorMiddleware:
         if is_new:
             visitor = uuid.uuid4().hex
         request.interaction_visitor = visitor
+        request.interaction_visitor_is_new = is_new
         response = self.get_response(request)
         if is_new and name not in response.cookies:
             response.set_cookie(

@@ -18,7 +18,14 @@ from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from ..engine import core
-from ..engine.call import Call, Decision, PageOffers, Proposal
+from ..engine.call import (
+    Call,
+    Decision,
+    History,
+    HistoryRequest,
+    PageOffers,
+    Proposal,
+)
 from ..engine.catalogue import Catalogue, index_by_space
 from ..models import Offer, OfferSpace
 from .readers import DatabaseDirectory, DatabaseHistory
@@ -59,6 +66,7 @@ def propose(
     store: bool | None = None,
     offers: Collection[int] | None = None,
     page: PageOffers | None = None,
+    new_visitor: str | None = None,
 ) -> PropositionsResult:
     """Run the engine for ``call``, then render and (per the space) store.
 
@@ -68,6 +76,10 @@ def propose(
 
     ``page``: the offers the page shows so far (one offer once per page): the
     call proposes none of them, and what it proposes is added.
+
+    ``new_visitor``: a visitor first seen on this request, for whom nothing
+    has been stored yet (:class:`~interaction.middleware.VisitorMiddleware`
+    made its id): its history is not read, only the budgets of global caps.
 
     Raises :class:`interaction.engine.errors.UnknownSpace` or
     ``SpaceNotRealTime``.
@@ -84,7 +96,7 @@ def propose(
         call = dataclasses.replace(call, date=timezone.now())
     if page is not None:
         call = page.excluding(call)
-    history = DatabaseHistory()
+    history = DatabaseHistory() if new_visitor is None else NewVisitor(new_visitor)
     outcome = core.propose(
         catalogue, call, DatabaseDirectory(snapshot.dimensions), history
     )
@@ -115,6 +127,25 @@ def propose(
         reason=outcome.reason,
         trace=outcome.trace,
     )
+
+
+class NewVisitor(DatabaseHistory):
+    """The history of a call whose visitor has none yet: nothing of its own
+    to count (no query for it), the budgets of global caps read as usual."""
+
+    def __init__(self, visitor: str):
+        self.visitor = visitor
+
+    def read(
+        self,
+        environment_id: int,
+        key: str | None,
+        visitor: bool,
+        request: HistoryRequest,
+    ) -> History:
+        if visitor and key == self.visitor:
+            request = dataclasses.replace(request, tallies=())
+        return super().read(environment_id, key, visitor, request)
 
 
 def only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:

@@ -13,7 +13,13 @@ from interaction.delivery.tracking import token_matches
 from interaction.delivery.web import propose_for_request
 from interaction.middleware import VisitorMiddleware
 from interaction.models import Proposition
-from tests.builders import make_category, make_offer, make_space, shown_codes
+from tests.builders import (
+    make_category,
+    make_offer,
+    make_rule,
+    make_space,
+    shown_codes,
+)
 
 
 def render(source, request):
@@ -107,6 +113,55 @@ def test_anonymous_space_uses_the_visitor_cookie(rf, anonymous_environment):
     visitor = response.cookies["interaction_visitor"].value
     assert "Welcome" in seen["html"]
     assert Proposition.objects.get().visitor_id == visitor
+
+
+def test_a_new_visitors_history_is_not_read(rf, anonymous_environment):
+    """A visitor whose cookie this request made has no propositions: the tag
+    stores its offer without reading the proposition table first."""
+    promos = make_category(anonymous_environment, "promos")
+    visitors = make_space(anonymous_environment, "visitor-hero")
+    make_offer(promos, "welcome", spaces=[visitors], title="Welcome")
+    make_rule(anonymous_environment, counted_offers="category", quantity=1)
+    seen = {}
+
+    def view(request):
+        with CaptureQueriesContext(connection) as queries:
+            seen["html"] = render('{% offer_space "visitor-hero" %}', request)
+        seen["sql"] = [query["sql"] for query in queries.captured_queries]
+        return HttpResponse(seen["html"])
+
+    VisitorMiddleware(view)(rf.get("/"))
+
+    assert "Welcome" in seen["html"]
+    assert Proposition.objects.count() == 1
+    table = Proposition._meta.db_table
+    assert [sql for sql in seen["sql"] if table in sql and "SELECT" in sql] == []
+
+
+def test_a_new_visitors_history_is_read_once_it_has_one(rf, anonymous_environment):
+    """The second tag of a new visitor's first page counts what the first one
+    stored: one offer of a category per week, so it shows none."""
+    promos = make_category(anonymous_environment, "promos")
+    hero = make_space(anonymous_environment, "visitor-hero")
+    sidebar = make_space(anonymous_environment, "visitor-sidebar")
+    make_offer(promos, "welcome", spaces=[hero], title="Welcome")
+    make_offer(promos, "newsletter", spaces=[sidebar], title="Newsletter")
+    make_rule(anonymous_environment, counted_offers="category", quantity=1)
+    seen = {}
+
+    def view(request):
+        seen["html"] = render(
+            '{% offer_space "visitor-hero" %}|{% offer_space "visitor-sidebar" %}',
+            request,
+        )
+        return HttpResponse(seen["html"])
+
+    VisitorMiddleware(view)(rf.get("/"))
+    hero_html, sidebar_html = seen["html"].split("|")
+
+    assert "Welcome" in hero_html
+    assert sidebar_html.strip() == ""
+    assert [p.offer_code for p in Proposition.objects.all()] == ["welcome"]
 
 
 def test_no_resolver_means_no_contact(rf, settings, contact, offer):
