@@ -5,8 +5,8 @@
 (default ``interaction_visitor``), kept one year, ``SameSite=Lax``, and sets
 ``request.interaction_visitor`` for the template tag, the blocks and
 :func:`interaction.delivery.web.propose_for_request`. A visitor whose id is
-made on this request has no history yet (``request.interaction_visitor_is_new``):
-the tag and blocks then read none until they store propositions for it.
+made on this request has no history yet: :data:`NEW_VISITOR` holds it until
+propositions are stored for it, and calls read no history of it meanwhile.
 
 The cookie is **not** ``HttpOnly``: the JS client (``interaction/offers.js``)
 reads it to send the visitor id to the JSON API from any page, including
@@ -21,10 +21,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextvars import ContextVar
 
 from . import conf
 
 COOKIE_AGE = 365 * 24 * 60 * 60
+#: The visitor id made on the current request, until propositions are stored
+#: for it (:func:`interaction.delivery.propose.propose` clears it): a visitor
+#: without any history, whose history calls need not read.
+NEW_VISITOR: ContextVar[str | None] = ContextVar(
+    "interaction_new_visitor", default=None
+)
 _VALID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -46,8 +53,11 @@ class VisitorMiddleware:
         if is_new:
             visitor = uuid.uuid4().hex
         request.interaction_visitor = visitor
-        request.interaction_visitor_is_new = is_new
-        response = self.get_response(request)
+        token = NEW_VISITOR.set(visitor if is_new else None)
+        try:
+            response = self.get_response(request)
+        finally:
+            NEW_VISITOR.reset(token)
         if is_new and name not in response.cookies:
             response.set_cookie(
                 name,

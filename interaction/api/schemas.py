@@ -59,9 +59,10 @@ ContactDate = Annotated[datetime.datetime, AfterValidator(_bounded_date)]
 
 class Input(BaseModel):
     """A request body: a plain pydantic model. ninja's ``Schema`` is made to
-    read ORM objects, through a wrap validator that costs more than the rest
-    of a body's validation (40 µs of 46 for ``ProposeIn``) and, given a JSON
-    array where an object is expected, answers with a Python error message."""
+    read ORM objects, through a wrap validator that costs ten times the rest
+    of a body's validation (``ProposeIn``: 44 µs a body with it, 4 without)
+    and, given a JSON array where an object is expected, answers with a
+    Python error message."""
 
 
 class Error(Schema):

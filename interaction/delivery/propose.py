@@ -18,17 +18,11 @@ from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from ..engine import core
-from ..engine.call import (
-    Call,
-    Decision,
-    History,
-    HistoryRequest,
-    PageOffers,
-    Proposal,
-)
+from ..engine.call import Call, Decision, PageOffers, Proposal
 from ..engine.catalogue import Catalogue, index_by_space
+from ..middleware import NEW_VISITOR
 from ..models import Offer, OfferSpace
-from .readers import DatabaseDirectory, DatabaseHistory
+from .readers import DatabaseDirectory, DatabaseHistory, NewVisitor
 from .rendering import offer_context, render_offer, uses_default_templates
 from .snapshot import Snapshot, get_snapshot
 from .storage import store_propositions
@@ -66,7 +60,6 @@ def propose(
     store: bool | None = None,
     offers: Collection[int] | None = None,
     page: PageOffers | None = None,
-    new_visitor: str | None = None,
 ) -> PropositionsResult:
     """Run the engine for ``call``, then render and (per the space) store.
 
@@ -77,9 +70,9 @@ def propose(
     ``page``: the offers the page shows so far (one offer once per page): the
     call proposes none of them, and what it proposes is added.
 
-    ``new_visitor``: a visitor first seen on this request, for whom nothing
-    has been stored yet (:class:`~interaction.middleware.VisitorMiddleware`
-    made its id): its history is not read, only the budgets of global caps.
+    The history of a visitor first seen on this request, for whom nothing
+    has been stored yet (:data:`~interaction.middleware.NEW_VISITOR`), is not
+    read: only the budgets of global caps are.
 
     Raises :class:`interaction.engine.errors.UnknownSpace` or
     ``SpaceNotRealTime``.
@@ -96,7 +89,12 @@ def propose(
         call = dataclasses.replace(call, date=timezone.now())
     if page is not None:
         call = page.excluding(call)
-    history = DatabaseHistory() if new_visitor is None else NewVisitor(new_visitor)
+    new_visitor = NEW_VISITOR.get()
+    history = (
+        NewVisitor(new_visitor)
+        if new_visitor is not None and call.visitor == new_visitor
+        else DatabaseHistory()
+    )
     outcome = core.propose(
         catalogue, call, DatabaseDirectory(snapshot.dimensions), history
     )
@@ -105,6 +103,8 @@ def propose(
     ids: list[int | None] = [None] * len(proposals)
     if (outcome.space.store if store is None else store) and proposals:
         proposals, ids = store_propositions(outcome, interaction_id)
+        if new_visitor is not None and outcome.visitor == new_visitor:
+            NEW_VISITOR.set(None)  # it has a history now
     if page is not None:
         page.add(outcome.space.code, (proposal.offer.code for proposal in proposals))
     space_row = snapshot.spaces[outcome.space.code]
@@ -127,25 +127,6 @@ def propose(
         reason=outcome.reason,
         trace=outcome.trace,
     )
-
-
-class NewVisitor(DatabaseHistory):
-    """The history of a call whose visitor has none yet: nothing of its own
-    to count (no query for it), the budgets of global caps read as usual."""
-
-    def __init__(self, visitor: str):
-        self.visitor = visitor
-
-    def read(
-        self,
-        environment_id: int,
-        key: str | None,
-        visitor: bool,
-        request: HistoryRequest,
-    ) -> History:
-        if visitor and key == self.visitor:
-            request = dataclasses.replace(request, tallies=())
-        return super().read(environment_id, key, visitor, request)
 
 
 def only_offers(catalogue: Catalogue, offer_ids: frozenset[int]) -> Catalogue:

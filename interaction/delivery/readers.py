@@ -12,6 +12,7 @@ key (the default) comes with both, so a call reads the database once.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -316,6 +317,25 @@ class DatabaseHistory:
         )
         values = _history_values(environment_id, key, request)
         return history_of(_uncollected(query.rows(**values)), request)
+
+
+class NewVisitor(DatabaseHistory):
+    """The history of a call whose visitor has none yet: nothing of its own
+    to count (no query for it), the budgets of global caps read as usual."""
+
+    def __init__(self, visitor: str):
+        self.visitor = visitor
+
+    def read(
+        self,
+        environment_id: int,
+        key: str | None,
+        visitor: bool,
+        request: HistoryRequest,
+    ) -> History:
+        if visitor and key == self.visitor:
+            request = dataclasses.replace(request, tallies=())
+        return super().read(environment_id, key, visitor, request)
 
 
 class DatabaseDirectory:

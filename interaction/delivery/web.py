@@ -105,32 +105,21 @@ def propose_for_request(
     """
     if store is None and (request is None or getattr(request, "is_preview", False)):
         store = False
-    visitor = visitor_id(request)
     call = Call(
         space=str(space),
         contact=resolve_contact(request),
-        visitor=visitor,
+        visitor=visitor_id(request),
         count=clamp_count(count),
         category=category or None,
         themes=split_themes(themes),
         explain=False,
     )
-    new = getattr(request, "interaction_visitor_is_new", False)
     try:
         page = page_offers(request) if unique_offers else None
-        result = propose(
-            call,
-            store=store,
-            offers=offers,
-            page=page,
-            new_visitor=visitor if new else None,
-        )
+        return propose(call, store=store, offers=offers, page=page)
     except EngineError as error:
         logger.warning("No offers for space “%s”: %s", space, error)
         return None
-    if new and any(proposition.id is not None for proposition in result.propositions):
-        request.interaction_visitor_is_new = False  # it has a history now
-    return result
 
 
 def propose_offer_for_request(request, space: str, offer, store=None):

@@ -9,8 +9,10 @@ from django.http import HttpResponse
 from django.template import Context, Template, TemplateSyntaxError
 from django.test.utils import CaptureQueriesContext
 
+from interaction.delivery.propose import propose
 from interaction.delivery.tracking import token_matches
 from interaction.delivery.web import propose_for_request
+from interaction.engine.call import Call
 from interaction.middleware import VisitorMiddleware
 from interaction.models import Proposition
 from tests.builders import (
@@ -161,6 +163,29 @@ def test_a_new_visitors_history_is_read_once_it_has_one(rf, anonymous_environmen
 
     assert "Welcome" in hero_html
     assert sidebar_html.strip() == ""
+    assert [p.offer_code for p in Proposition.objects.all()] == ["welcome"]
+
+
+def test_a_new_visitors_history_counts_what_site_code_stored(rf, anonymous_environment):
+    """Propositions a site's own view stores for the new visitor (through
+    ``propose``, not a tag) are counted by the tags after it."""
+    promos = make_category(anonymous_environment, "promos")
+    hero = make_space(anonymous_environment, "visitor-hero")
+    sidebar = make_space(anonymous_environment, "visitor-sidebar")
+    make_offer(promos, "welcome", spaces=[hero], title="Welcome")
+    make_offer(promos, "newsletter", spaces=[sidebar], title="Newsletter")
+    make_rule(anonymous_environment, counted_offers="category", quantity=1)
+    seen = {}
+
+    def view(request):
+        call = Call(space="visitor-hero", visitor=request.interaction_visitor)
+        propose(call, store=True)
+        seen["html"] = render('{% offer_space "visitor-sidebar" %}', request)
+        return HttpResponse(seen["html"])
+
+    VisitorMiddleware(view)(rf.get("/"))
+
+    assert seen["html"].strip() == ""
     assert [p.offer_code for p in Proposition.objects.all()] == ["welcome"]
 
 
