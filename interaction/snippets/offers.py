@@ -19,7 +19,7 @@ from wagtail.snippets.views import snippets as snippet_views
 from ..models import Environment, Offer, OfferCategory, OfferSpace
 from ..models.choices import Channel
 from .forms import OfferForm
-from .reviews import ReviewsViewSetMixin
+from .reviews import ReviewFieldPanel, ReviewsViewSetMixin
 from .scoping import (
     EnvironmentScopedFilterSet,
     EnvironmentScopedInlinePanel,
@@ -130,7 +130,10 @@ class OfferViewSet(
                     MultiFieldPanel(
                         [
                             FieldRowPanel(
-                                [FieldPanel("start_date"), FieldPanel("end_date")]
+                                [
+                                    ReviewFieldPanel("start_date"),
+                                    ReviewFieldPanel("end_date"),
+                                ]
                             )
                         ],
                         heading=_("Eligibility dates"),
@@ -149,9 +152,12 @@ class OfferViewSet(
                             FieldPanel("label"),
                             FieldPanel("value"),
                             FieldRowPanel(
-                                [FieldPanel("start_date"), FieldPanel("end_date")]
+                                [
+                                    ReviewFieldPanel("start_date"),
+                                    ReviewFieldPanel("end_date"),
+                                ]
                             ),
-                            FieldPanel("space", widget=forms.Select),
+                            ReviewFieldPanel("space", widget=forms.Select),
                             FieldPanel("target_filter"),
                         ],
                     ),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.db import models
 from django.db.models import JSONField
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
@@ -22,10 +23,14 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.compare import (
+    FieldComparison,
+    ForeignObjectComparison,
+    TextDiff,
     TextFieldComparison,
     diff_text,
     register_comparison_class,
 )
+from wagtail.admin.panels import FieldPanel
 from wagtail.fields import RichTextField
 from wagtail.snippets.views import snippets as snippet_views
 
@@ -167,6 +172,49 @@ class ConditionComparison(TextFieldComparison):
 
 
 register_comparison_class(ConditionField, comparison_class=ConditionComparison)
+
+
+class DateComparison(FieldComparison):
+    """A date compared as the inspect view shows it: local, formatted; no
+    date is empty, as Wagtail shows an empty text (not "None")."""
+
+    def htmldiff(self):
+        before, after = _date(self.val_a), _date(self.val_b)
+        if before == after:
+            return before
+        return TextDiff(
+            [
+                (kind, text)
+                for kind, text in (("deletion", before), ("addition", after))
+                if text
+            ]
+        ).to_html()
+
+
+class OptionalObjectComparison(ForeignObjectComparison):
+    """An optional relation (a weight row's space): none is empty, not "None"."""
+
+    def htmldiff(self):
+        if self.val_a is None and self.val_b is None:
+            return ""
+        return super().htmldiff()
+
+
+class ReviewFieldPanel(FieldPanel):
+    """A field panel whose revision comparison shows no value as Wagtail
+    shows an empty text: dates and optional relations (an added weight row
+    read "Applies from: None")."""
+
+    def get_comparison_class(self):
+        try:
+            field = self.db_field
+        except FieldDoesNotExist:
+            return super().get_comparison_class()
+        if isinstance(field, models.DateTimeField):
+            return DateComparison
+        if isinstance(field, models.ForeignKey) and field.null:
+            return OptionalObjectComparison
+        return super().get_comparison_class()
 
 
 class ReviewCompareView(snippet_views.RevisionsCompareView):

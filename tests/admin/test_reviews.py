@@ -1,7 +1,9 @@
 """Reviews that show everything: approvers compare revisions, the workflow
 preview and the inspect view show every approvable attribute readably."""
 
+import datetime
 import re
+from datetime import UTC
 
 import pytest
 from django.urls import reverse
@@ -133,6 +135,51 @@ def test_a_changed_condition_reads_before_then_after(client, role_user, under_re
         '<span class="deletion">Country is “FR”</span><br>'
         '<span class="addition">Country is “BE” or Age is more than 60</span>'
     ) in html
+
+
+def test_an_added_weight_row_shows_its_empty_fields_empty(
+    client, role_user, under_review
+):
+    # Found in user trials: an added row read "Applies from: None".
+    draft = under_review.get_latest_revision_as_object()
+    draft.weights.add(OfferWeight(label="Everyone", value="2"))
+    draft.save_revision(user=role_user("manager", username="manager-2"))
+    *_, before, after = under_review.revisions.order_by("pk")
+    client.force_login(role_user("approver"))
+
+    html = client.get(compare_url(under_review, before, after)).content.decode()
+
+    added = re.search(
+        r'<div class="comparison__child-object addition">(.*?)</div>', html, re.S
+    )
+    assert added is not None
+    fields = dict(
+        (label, value.strip())
+        for label, value in re.findall(
+            r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", added.group(1), re.S
+        )
+    )
+    assert fields == {
+        "Label": "Everyone",
+        "Value": "2",
+        "Applies from": "",
+        "Applies until": "",
+        "Only in space": "",
+        "Only for contacts matching": "",
+    }
+    assert ">None<" not in html
+
+
+def test_an_added_date_reads_as_a_date(client, role_user, under_review):
+    under_review.start_date = datetime.datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
+    under_review.save_revision(user=role_user("manager", username="manager-2"))
+    *_, before, after = under_review.revisions.order_by("pk")
+    client.force_login(role_user("approver"))
+
+    html = client.get(compare_url(under_review, before, after)).content.decode()
+
+    assert '<span class="addition">July 1, 2026, 9:30 a.m.</span>' in html
+    assert "None" not in re.sub(r"<[^>]+>", "", html)
 
 
 def test_an_approver_of_another_environment_cannot_compare(
