@@ -351,18 +351,29 @@ class CompareView(WagtailAdminTemplateMixin, TemplateView):
             {"url": "", "label": _("Compare")},
         ]
 
-    def _simulation(self, name: str) -> Simulation:
-        value = self.request.GET.get(name, "")
-        if not value.isdigit():
-            raise PermissionDenied
-        simulation = get_object_or_404(visible(self.request.user), pk=int(value))
+    def get(self, request, *args, **kwargs):
+        ids = [request.GET.get(name, "") for name in ("first", "second")]
+        if not all(value.isascii() and value.isdigit() for value in ids):
+            # A bad link, not a refusal: say what the page needs.
+            context = super().get_context_data(**kwargs)
+            context["error"] = _(
+                "Choose two simulations to compare: open a simulation's results "
+                "and pick the other one under “Compare”."
+            )
+            return self.render_to_response(context, status=400)
+        # Unknown ids and simulations of others' environments alike: not found.
+        self.first, self.second = (self._simulation(int(value)) for value in ids)
+        return super().get(request, *args, **kwargs)
+
+    def _simulation(self, pk: int) -> Simulation:
+        simulation = get_object_or_404(visible(self.request.user), pk=pk)
         if not self.request.user.has_perm(SEE, simulation):
             raise PermissionDenied
         return simulation
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        first, second = self._simulation("first"), self._simulation("second")
+        first, second = self.first, self.second
         first_results, second_results = first.results, second.results
         figures = [
             (_("Contacts"), "population"),

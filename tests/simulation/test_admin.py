@@ -220,7 +220,9 @@ def test_hostile_input_is_bounded_and_escaped(
         assert script not in page.content.decode()
         assert "&lt;script&gt;" in page.content.decode()
     compare = reverse("interaction_simulations:compare")
-    assert_refused(client.get(compare, {"first": "1 OR 1=1", "second": "x"}))
+    hostile = client.get(compare, {"first": "1 OR 1=1", "second": script})
+    assert hostile.status_code == 400
+    assert script not in hostile.content.decode()
 
 
 def test_the_list_is_titled_simulations(client, role_user):
@@ -288,3 +290,27 @@ def test_the_comparison_shows_both_settings_and_marks_the_differences(
     assert rows["population"][1][1:3] == ["Age is at least 18"] * 2
     # The results follow the settings.
     assert page.index("data-compare-settings") < page.index("data-compare-figures")
+
+
+def test_a_comparison_without_two_simulations_says_so_not_refused(
+    client, role_user, letters, catalogue
+):
+    # Found in user trials: the compare page without ids (or with unknown
+    # ones) answered "permission denied".
+    simulation = simulate(letters)
+    compare = reverse("interaction_simulations:compare")
+    client.force_login(role_user("manager"))
+
+    for query in ({}, {"first": simulation.pk}, {"first": "x", "second": "²"}):
+        response = client.get(compare, query)
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "data-compare-error" in page
+        assert "Choose two simulations to compare" in page
+        assert "data-compare-settings" not in page
+    for unknown in (simulation.pk + 1, 10**30):
+        response = client.get(compare, {"first": simulation.pk, "second": unknown})
+        assert response.status_code == 404
+    # Whoever may not see simulations is still refused, ids or not.
+    client.force_login(role_user("approver"))
+    assert_refused(client.get(compare))
