@@ -217,6 +217,9 @@ class NewSimulationView(WagtailAdminTemplateMixin, FormView):
 
     def get_initial(self):
         initial = super().get_initial()
+        # The date offers are judged at: now (the engine's default, SPEC §5),
+        # shown in the site's time zone, to the minute as the input reads it.
+        initial["contact_date"] = timezone.localtime().replace(second=0, microsecond=0)
         copied = self.request.GET.get("from")
         if copied and copied.isdigit():
             source = visible(self.request.user).filter(pk=int(copied)).first()

@@ -2,10 +2,14 @@
 figures, the chart, the per-offer table, the diagnostics with links), the
 comparison, and who may do what where."""
 
+import datetime
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from interaction.models import Simulation
 from interaction.models.choices import RunStatus
@@ -314,3 +318,24 @@ def test_a_comparison_without_two_simulations_says_so_not_refused(
     # Whoever may not see simulations is still refused, ids or not.
     client.force_login(role_user("approver"))
     assert_refused(client.get(compare))
+
+
+@override_settings(TIME_ZONE="Pacific/Auckland")
+def test_a_new_simulation_is_dated_now_in_the_sites_time_zone(
+    client, role_user, letters
+):
+    # Found in user trials: the contact date started empty.
+    client.force_login(role_user("delivery"))
+    before = timezone.now().replace(second=0, microsecond=0)
+
+    html = client.get(new_url()).content.decode()
+
+    after = timezone.now()
+    field = re.search(r'<input[^>]*name="contact_date"[^>]*>', html).group(0)
+    value = re.search(r'value="([^"]+)"', field).group(1)
+    shown = datetime.datetime.fromisoformat(value.replace(" ", "T"))
+    assert before <= shown.replace(tzinfo=ZoneInfo("Pacific/Auckland")) <= after
+    # "Simulate again" keeps the date of the simulation it copies.
+    copied = client.get(new_url(), {"from": simulate(letters).pk}).content.decode()
+    local = timezone.localtime(NOW).strftime("%Y-%m-%d %H:%M:%S")
+    assert re.search(rf'name="contact_date"[^>]*value="{local}"', copied)
