@@ -514,8 +514,17 @@ def results_of(simulation: Simulation, user) -> dict[str, Any]:
         )
     diagnostics["reasons"] = reasons
     results["diagnostics"] = diagnostics
-    for offer in results.get("offers", ()):
-        offer["percent"] = round(offer["share"] * 100, 1)
+    # No contact gets more offers than asked: the ranks beyond stay empty.
+    shown = min(results.get("asked", simulation.count), aggregation.RANKS)
+    results["rank_numbers"] = range(1, shown + 1)
+    results["offers"] = [
+        {
+            **offer,
+            "percent": round(offer["share"] * 100, 1),
+            "ranks": offer["ranks"][:shown],
+        }
+        for offer in results.get("offers", ())
+    ]
     return results
 
 
