@@ -96,8 +96,11 @@ def _label(model: type[models.Model], name: str) -> tuple[str, str]:
     """The label of a targetable name, and the group it is listed in (the
     dimension, or the related model one level down)."""
     dimension = capfirst(str(model._meta.verbose_name))
+    primary_key = model._meta.pk
     if name == "pk":
-        return _("Id"), dimension
+        if primary_key is None or primary_key.is_relation:
+            return _("Id"), dimension
+        return capfirst(str(primary_key.verbose_name)), dimension
     parts = name.split("__")
     labels = []
     for index in range(len(parts)):
@@ -121,20 +124,28 @@ def builder_fields(
     offer_specs: dict[str, FieldSpec] | None,
 ) -> list[dict[str, Any]]:
     """What the builder's field picker lists: name, label, group, kind and
-    choices of each targetable field, then of each offer field."""
+    choices of each targetable field, then of each offer field.
+
+    The primary key is offered once, as ``pk`` (what identification fields
+    default to, kept whatever ``INTERACTION_DIMENSIONS`` lists); its own
+    name (``id``), which conditions may hold too, is described with
+    ``"alias": True``: the builder draws such a condition by its label but
+    does not offer the name again (the picker listed "ID" and "Id")."""
+    alias = model._meta.pk.name if model and model._meta.pk and "pk" in specs else None
     described = []
     for name, spec in specs.items():
         assert model is not None  # a dimension's fields come with its model
         label, group = _label(model, name)
-        described.append(
-            {
-                "name": name,
-                "label": label,
-                "group": group,
-                "kind": spec.kind,
-                "choices": _choices(_model_field(model, name)),
-            }
-        )
+        field: dict[str, Any] = {
+            "name": name,
+            "label": label,
+            "group": group,
+            "kind": spec.kind,
+            "choices": _choices(_model_field(model, name)),
+        }
+        if name == alias:
+            field["alias"] = True
+        described.append(field)
     for name, spec in (offer_specs or {}).items():
         described.append(
             {

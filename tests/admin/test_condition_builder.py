@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from interaction.models import Offer
+from interaction.targeting.describe import describe_condition, field_labels
 from interaction.targeting.forms import MAX_CONDITION_LENGTH
 from interaction.targeting.widgets import COUNT_URL_NAME, FIELDS_URL_NAME
 from tests.builders import make_category, make_contact, make_space, url
@@ -64,6 +65,32 @@ def test_fields_of_the_categorys_dimension_with_labels_kinds_and_choices(
     assert "password" not in json.dumps(response.json())
     assert response.json()["countable"] is True
     assert response.json()["context"] is False
+
+
+def test_the_primary_key_is_offered_once(client, manager, category):
+    # Found in user trials: the field picker listed "ID" (id) and "Id" (pk).
+    listed = fields(client, category=category.pk).json()["fields"]
+
+    offered = [field for field in listed if not field.get("alias")]
+    keys = [field for field in offered if field["label"] == "ID"]
+    assert [field["name"] for field in keys] == ["pk"]
+    assert len({field["label"] for field in offered}) == len(offered)
+    # A condition already on "id" still reads by the same label.
+    aliases = [field for field in listed if field.get("alias")]
+    assert aliases == [
+        {
+            "name": "id",
+            "label": "ID",
+            "group": "Contact",
+            "kind": "number",
+            "choices": [],
+            "alias": True,
+        }
+    ]
+    labels = field_labels(category.environment.dimension_model)
+    condition = {"any": [{"field": "pk", "op": "=", "value": 3}]}
+    condition["any"].append({"field": "id", "op": "=", "value": 4})
+    assert describe_condition(condition, labels) == "ID is 3 or ID is 4"
 
 
 def test_rule_conditions_list_the_offer_fields_and_context_when_asked(

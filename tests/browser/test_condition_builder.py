@@ -18,7 +18,14 @@ from playwright.sync_api import expect
 
 from interaction.models import Offer
 from interaction.roles import OFFER_MANAGERS, sync_roles
-from tests.builders import admin_login, make_category, make_contact, make_space, url
+from tests.builders import (
+    admin_login,
+    make_category,
+    make_contact,
+    make_offer,
+    make_space,
+    url,
+)
 
 #: What the manager builds: French contacts who are adults or gold members.
 EXPECTED = {
@@ -49,6 +56,18 @@ def _comparison(builder, index):
     return builder.locator(".interaction-condition__comparison").nth(index)
 
 
+def _manager_page(browser, live_server, environment, django_user_model):
+    """A browser page logged in as an offer manager of ``environment``."""
+    manager = django_user_model.objects.create_user("manager", password="pw")
+    manager.groups.add(Group.objects.get(name=OFFER_MANAGERS))
+    environment.users.add(manager)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(8_000)
+    page.set_default_navigation_timeout(30_000)
+    admin_login(page, live_server.url, "manager", "pw")
+    return page
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_offer_manager_builds_a_nested_filter_without_json(
     browser, live_server, environment, django_user_model, tmp_path, settings
@@ -65,14 +84,8 @@ def test_an_offer_manager_builds_a_nested_filter_without_json(
     make_contact(country="FR", age=15, loyalty_tier="none", signup_date=recent)
     make_contact(country="GB", age=50, loyalty_tier="gold", signup_date=recent)
     make_contact(country="FR", age=40, loyalty_tier="gold")  # signed up in 2024
-    manager = django_user_model.objects.create_user("manager", password="pw")
-    manager.groups.add(Group.objects.get(name=OFFER_MANAGERS))
-    environment.users.add(manager)
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(8_000)
-    page.set_default_navigation_timeout(30_000)
-    admin_login(page, live_server.url, "manager", "pw")
+    page = _manager_page(browser, live_server, environment, django_user_model)
     page.goto(live_server.url + url(Offer, "add"))
     page.select_option("select[name=category]", str(category.pk))
     page.fill("input[name=label]", "Gold card")
@@ -190,3 +203,38 @@ def test_an_offer_manager_builds_a_nested_filter_without_json(
     expect(row_builder.locator(".interaction-condition__count")).to_have_text(
         "Not counted: the condition depends on the call or the offer."
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_primary_key_is_offered_once(
+    browser, live_server, environment, django_user_model
+):
+    # Found in user trials: the field picker listed "ID (number)" and "Id
+    # (number)", the same primary key by two names.
+    sync_roles(apps)
+    category = make_category(environment, "cards")
+    kept = make_offer(
+        category, "kept", target_filter={"field": "id", "op": "=", "value": 4}
+    )
+    page = _manager_page(browser, live_server, environment, django_user_model)
+
+    page.goto(live_server.url + url(Offer, "add"))
+    page.select_option("select[name=category]", str(category.pk))
+    page.get_by_role("tab", name="Targeting").click()
+    builder = page.locator(
+        "[data-controller=condition-builder]:has([name=target_filter])"
+    )
+    builder.get_by_role("button", name="+ Condition").click()
+    picker = _comparison(builder, 0).get_by_label("Field")
+    labels = picker.locator("option").all_inner_texts()
+    assert [label for label in labels if label.lower().startswith("id ")] == [
+        "ID (number)"
+    ]
+    assert picker.input_value() != "id"
+
+    # A filter stored on "id" still reads, and keeps its field.
+    page.goto(live_server.url + url(Offer, "edit", kept))
+    page.get_by_role("tab", name="Targeting").click()
+    expect(builder.locator(".interaction-condition__summary")).to_have_text("ID is 4.")
+    picker = _comparison(builder, 0).get_by_label("Field")
+    expect(picker).to_have_value("id")

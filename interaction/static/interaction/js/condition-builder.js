@@ -369,7 +369,9 @@
     }
 
     newComparison() {
-      var first = this.catalogue.fields[0];
+      var first = this.catalogue.fields.find(function (field) {
+        return !field.alias;
+      });
       var spec = first || this.spec(CONTEXT_PREFIX + "language");
       var op = this.operators(spec)[0];
       return { field: spec.name, op: op, value: this.defaultValue(spec, op) };
@@ -625,7 +627,11 @@
     fieldPicker(node, spec, place) {
       var self = this;
       var groups = new Map();
-      var fields = this.catalogue.fields.slice();
+      // Another name of a listed field (the primary key's own name beside
+      // "pk"): offered only to the condition that already uses it.
+      var fields = this.catalogue.fields.filter(function (field) {
+        return !field.alias || field.name === node.field;
+      });
       if (spec.unknown) {
         fields.unshift(spec);
       }
