@@ -750,10 +750,10 @@ def use_bench_urls():
 
 
 @contextlib.contextmanager
-def rows_removed_after(environment_ids, calls=None):
+def rows_removed_after(environment_ids, calls=None, floors=1):
     """Delete the propositions added inside the block (storing measures), so
     that later measures and runs see the same history; with ``calls``, print
-    how many rows a call stored (the engine's, and the floor's)."""
+    how many rows a call stored (the engine's, and each of the ``floors``')."""
     from interaction.models import Proposition
 
     last_id = Proposition.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -768,7 +768,7 @@ def rows_removed_after(environment_ids, calls=None):
             engine = added.count() - floor
             log(
                 f"     rows stored a call: by propose {engine / calls:.2f}, "
-                f"by the floor {floor / calls:.2f}"
+                f"by each floor {floor / calls / floors:.2f}"
             )
         added.delete()
 

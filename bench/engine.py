@@ -420,6 +420,7 @@ def main():
     results = common.Results()
     floor = bench.urls.FLOOR_PATH
     floor_insert = bench.urls.FLOOR_INSERT_PATH
+    floor_read_insert = bench.urls.FLOOR_READ_INSERT_PATH
     env_ids = [environment.pk, anonymous.pk]
     log(
         f"\n== measures: {args.calls} calls each after {args.warmup} warm-up calls "
@@ -692,13 +693,18 @@ def main():
     # (a contact given 3 more rows by one measure would be excluded by the
     # "8 offers in 30 days" rule in the next one).
     def storing(prefix, label, post=client_post, how="test client"):
-        with common.rows_removed_after(env_ids, len(indexes)):
+        with common.rows_removed_after(env_ids, len(indexes), floors=2):
             results.together(
                 [
                     (
                         prefix,
                         f"({label}) POST propose store=true, {how}",
                         post(common.PROPOSE_PATH, store=True),
+                    ),
+                    (
+                        f"{prefix}_floor2",
+                        f"({label}f2) read + INSERT floor, {how}",
+                        post(floor_read_insert, store=True),
                     ),
                     (
                         f"{prefix}_floor",
@@ -719,12 +725,30 @@ def main():
             "store_floor",
             TARGET_STORE_RATIO,
         )
+        results.ratio(
+            "(s) test client, storing / read + INSERT", "store", "store_floor2"
+        )
+        results.ratio(
+            "(sf2) test client, read + INSERT / one INSERT",
+            "store_floor2",
+            "store_floor",
+        )
         storing("store_loop", "s2", http_post, "loopback")
         results.ratio(
             "(s2) loopback, storing / one INSERT",
             "store_loop",
             "store_loop_floor",
             TARGET_STORE_RATIO,
+        )
+        results.ratio(
+            "(s2) loopback, storing / read + INSERT",
+            "store_loop",
+            "store_loop_floor2",
+        )
+        results.ratio(
+            "(s2f2) loopback, read + INSERT / one INSERT",
+            "store_loop_floor2",
+            "store_loop_floor",
         )
 
     if common.selected(only, "cap"):
@@ -736,12 +760,19 @@ def main():
         common.set_rule_active(rule, True)
         try:
             storing("cap", "c")
+            storing("cap_loop", "c2", http_post, "loopback")
         finally:
             common.set_rule_active(rule, False)
         results.ratio(
             "(c) storing with a global cap / one INSERT",
             "cap",
             "cap_floor",
+            TARGET_CAP_RATIO,
+        )
+        results.ratio(
+            "(c2) loopback, storing with a global cap / one INSERT",
+            "cap_loop",
+            "cap_loop_floor",
             TARGET_CAP_RATIO,
         )
 
@@ -756,10 +787,17 @@ def main():
                 raise SystemExit(f"Redis at {common.REDIS_URL} does not answer")
             cache.delete(probe)
             storing("redis", "r")
+            storing("redis_loop", "r2", http_post, "loopback")
         results.ratio(
             "(r) storing, Redis cache / one INSERT",
             "redis",
             "redis_floor",
+            TARGET_REDIS_RATIO,
+        )
+        results.ratio(
+            "(r2) loopback, storing, Redis cache / one INSERT",
+            "redis_loop",
+            "redis_loop_floor",
             TARGET_REDIS_RATIO,
         )
 

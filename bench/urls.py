@@ -9,7 +9,11 @@ API:
 - ``/bench/floor-insert`` inserts ``count`` proposition rows, filled as the
   engine fills them, with ONE ``INSERT … RETURNING id`` in autocommit
   (committed as the plugin commits its own, see ``INTERACTION_ASYNC_COMMIT``)
-  and returns their ids.
+  and returns their ids;
+- ``/bench/floor-read-insert`` first reads what an identified call needs to
+  read (the contact's row by primary key, with how many propositions it had
+  in the last 30 days, one SQL query), then inserts as ``floor-insert`` does:
+  the two round trips a stored call of the engine makes, without the engine.
 
 ``FLOOR_ENVIRONMENT_ID`` and ``FLOOR_SPACES`` are set by the bench scripts
 before the first request.
@@ -33,6 +37,7 @@ from .common import FLOOR_CONTACT_PREFIX
 
 FLOOR_PATH = "/bench/floor"
 FLOOR_INSERT_PATH = "/bench/floor-insert"
+FLOOR_READ_INSERT_PATH = "/bench/floor-read-insert"
 FLOOR_ENVIRONMENT_ID = None
 #: Space code -> (space id, environment id, channel, initial status,
 #: [(offer id, offer code, category id), ...] of the space's live offers).
@@ -76,7 +81,29 @@ def _insert_statement(rows):
 
 @csrf_exempt
 def floor_insert(request):
+    return JsonResponse({"ids": _insert(json.loads(request.body))})
+
+
+_READ_SQL = (
+    "SELECT c.*, (SELECT count(*) FROM interaction_proposition p "
+    "WHERE p.environment_id = %s AND p.contact_key = %s AND p.event_date >= %s) "
+    "FROM home_contact c WHERE c.id = %s"
+)
+
+
+@csrf_exempt
+def floor_read_insert(request):
     body = json.loads(request.body)
+    contact = str(body.get("contact", ""))
+    since = timezone.now() - datetime.timedelta(days=30)
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_SQL, [FLOOR_ENVIRONMENT_ID, contact, since, int(contact)])
+        cursor.fetchall()
+    return JsonResponse({"ids": _insert(body)})
+
+
+def _insert(body) -> list[int]:
+    """Insert the floor's rows for ``body`` (one statement): their ids."""
     space_id, environment_id, channel, status, offers = FLOOR_SPACES[body["space"]]
     count = int(body.get("count", 1))
     start = int(body.get("seed") or 0)
@@ -111,11 +138,11 @@ def floor_insert(request):
     with connection.cursor() as cursor:
         # Committed as the plugin commits what it stores (INTERACTION_ASYNC_COMMIT).
         cursor.execute(commit_mode() + sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
-    return JsonResponse({"ids": ids})
+        return [row[0] for row in cursor.fetchall()]
 
 
 urlpatterns = [
     path(FLOOR_PATH.lstrip("/"), floor),
     path(FLOOR_INSERT_PATH.lstrip("/"), floor_insert),
+    path(FLOOR_READ_INSERT_PATH.lstrip("/"), floor_read_insert),
 ] + demo_urlpatterns
