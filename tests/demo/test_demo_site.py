@@ -6,7 +6,10 @@ import importlib
 import sys
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db.backends.sqlite3.base import DatabaseWrapper
+from home.models import HomePage
+from wagtail.models import Page, Site
 
 from interaction.models import OfferSpace
 from tests.builders import admin_form_data, make_space, url
@@ -77,3 +80,22 @@ def test_a_create_that_loses_a_race_with_autosave_is_a_form_error(
     assert response.status_code == 200
     assert "has just created an object with the same code" in response.content.decode()
     assert OfferSpace.objects.filter(code="taken").count() == 1
+
+
+@pytest.mark.urls("demo.urls")
+def test_the_demo_has_a_favicon(client, db):
+    # Found in user trials: every page of the demo logged a 404 for
+    # /favicon.ico.
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response.url == "/static/home/favicon.ico"
+    with open(finders.find("home/favicon.ico"), "rb") as icon:
+        assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file
+    # Pages link it too.
+    home = Page.get_first_root_node().add_child(
+        instance=HomePage(title="Harbour", slug="harbour")
+    )
+    Site.objects.update(root_page=home)
+    html = client.get("/").content.decode()
+    assert '<link rel="icon" href="/static/home/favicon.ico"' in html
