@@ -50,20 +50,26 @@ def _upsert(rows: Sequence[tuple], condition: str) -> list[Taken]:
 
 
 def _upsert_statement(rows: Sequence[tuple], condition: str) -> tuple[str, list]:
-    table = connection.ops.quote_name(CapUsage._meta.db_table)
     field = CapUsage._meta.get_field("period_start")
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     params: list = []
     for rule_id, offer_id, channel, start, used, cap in rows:
         start = field.get_db_prep_value(start, connection)
         params += [rule_id, offer_id, channel, start, used, cap]
-    sql = (
+    return _upsert_sql(connection.vendor, len(rows), condition), params
+
+
+@functools.cache
+def _upsert_sql(vendor: str, rows: int, condition: str) -> str:
+    """The upsert of ``rows`` counters where ``condition`` holds (built once
+    per shape: a call takes a few counters, on every call under a cap)."""
+    table = connection.ops.quote_name(CapUsage._meta.db_table)
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * rows)
+    return (
         f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {placeholders} "
         "ON CONFLICT (rule_id, period_start, channel, offer_id) DO UPDATE SET "
         f"used = {table}.used + excluded.used, cap = excluded.cap "
         f"WHERE {condition} RETURNING rule_id, offer_id"
     )
-    return sql, params
 
 
 #: The cap of a counter counted for a contact its rule does not apply to.

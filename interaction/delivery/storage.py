@@ -89,16 +89,7 @@ def _take_and_insert(
         return None
     take_sql, take_params = caps.take_statement(wanted)
     insert_params = _insert_params(outcome, interaction_id, proposals)
-    insert_sql = _typed_values_sql(len(proposals))
-    table = connection.ops.quote_name(Proposition._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
-    sql = (
-        f"WITH taken AS ({take_sql}), stored AS ("
-        f"INSERT INTO {table} ({columns}) SELECT * FROM ({insert_sql}) AS rows "
-        "WHERE (SELECT count(*) FROM taken) = %s RETURNING id, rank) "
-        "SELECT id, rank, NULL, NULL FROM stored "
-        "UNION ALL SELECT NULL, NULL, rule_id, offer_id FROM taken"
-    )
+    sql = _take_and_insert_sql(take_sql, len(proposals))
     with connection.cursor() as cursor:
         rows = _store(cursor, sql, take_params + insert_params + [len(wanted)])
     ids = {rank: pk for pk, rank, _rule, _offer in rows if pk is not None}
@@ -107,6 +98,21 @@ def _take_and_insert(
     got = {(rule, offer) for pk, _rank, rule, offer in rows if pk is None}
     caps.give_back(item for item in wanted if (item[0].rule_id, item[1]) in got)
     return None
+
+
+@functools.cache
+def _take_and_insert_sql(take_sql: str, rows: int) -> str:
+    """:func:`_take_and_insert`'s statement: ``take_sql``, then the insert of
+    ``rows`` propositions if it took every counter asked for."""
+    table = connection.ops.quote_name(Proposition._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
+    return (
+        f"WITH taken AS ({take_sql}), stored AS ("
+        f"INSERT INTO {table} ({columns}) SELECT * FROM ({_typed_values_sql(rows)}) "
+        "AS rows WHERE (SELECT count(*) FROM taken) = %s RETURNING id, rank) "
+        "SELECT id, rank, NULL, NULL FROM stored "
+        "UNION ALL SELECT NULL, NULL, rule_id, offer_id FROM taken"
+    )
 
 
 def _take_caps(
